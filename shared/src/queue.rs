@@ -1,0 +1,123 @@
+//! The job queue: Redis through apalis-redis in production, a SQLite file through
+//! apalis-sqlite in the embedded default. Both carry the same [`Job`] payloads.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use apalis::prelude::TaskSink;
+use apalis_redis::{ConnectionManager, RedisStorage};
+use apalis_sqlite::{SqlitePool, SqliteStorage};
+
+use crate::{BootError, config, jobs::Job};
+
+/// How often a worker's queue connection sends a heartbeat; the in-flight jobs
+/// of a worker silent for [`MISSED_HEARTBEATS`] of these go to the others.
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
+/// Heartbeats a worker may miss before its in-flight jobs are re-enqueued.
+pub const MISSED_HEARTBEATS: usize = 5;
+
+/// The queue backend's connection.
+#[derive(Clone)]
+pub enum Backend {
+    Redis(ConnectionManager),
+    Sqlite(SqlitePool),
+}
+
+/// A connection to the queue, with the deployment's namespace; cheap to clone.
+#[derive(Clone)]
+pub struct QueueConn {
+    pub backend: Backend,
+    namespace: Arc<str>,
+}
+
+impl std::fmt::Debug for QueueConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.backend {
+            Backend::Redis(_) => "redis",
+            Backend::Sqlite(_) => "sqlite",
+        };
+        f.debug_struct("QueueConn")
+            .field("backend", &kind)
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+impl QueueConn {
+    /// Connects to the configured queue; for SQLite, creates the file and its tables.
+    pub async fn connect(backends: &config::Backends) -> Result<Self, BootError> {
+        let backend = match &backends.queue {
+            config::Queue::Redis(url) => apalis_redis::connect(url.as_str())
+                .await
+                .map(Backend::Redis)
+                .map_err(|e| BootError::Queue(format!("cannot reach Redis: {e}")))?,
+            config::Queue::Sqlite(path) => Backend::Sqlite(sqlite_pool(path).await?),
+        };
+        Ok(Self {
+            backend,
+            namespace: backends.namespace.as_str().into(),
+        })
+    }
+
+    /// The full queue name of job `J`: `<namespace>:<queue>`.
+    pub fn queue_name<J: Job>(&self) -> String {
+        format!("{}:{}", self.namespace, J::QUEUE)
+    }
+
+    /// Configuration for the Redis storage of job `J`.
+    pub fn redis_config<J: Job>(&self) -> apalis_redis::Config {
+        apalis_redis::Config::default()
+            .queue(self.queue_name::<J>())
+            .heartbeat_interval(HEARTBEAT)
+            .missed_heartbeats(MISSED_HEARTBEATS)
+    }
+
+    /// Configuration for the SQLite storage of job `J`.
+    pub fn sqlite_config<J: Job>(&self) -> apalis_sqlite::Config {
+        apalis_sqlite::Config::default()
+            .queue(self.queue_name::<J>())
+            .heartbeat_interval(HEARTBEAT)
+            .missed_heartbeats(MISSED_HEARTBEATS)
+    }
+
+    /// Enqueues one job.
+    pub async fn push<J: Job>(&self, job: J) -> Result<(), QueueError> {
+        match &self.backend {
+            Backend::Redis(conn) => {
+                let mut storage =
+                    RedisStorage::<J>::new(conn.clone()).with_config(self.redis_config::<J>());
+                storage
+                    .push(job)
+                    .await
+                    .map_err(|e| QueueError(e.to_string()))
+            }
+            Backend::Sqlite(pool) => {
+                let mut storage =
+                    SqliteStorage::<J>::new(pool).with_config(self.sqlite_config::<J>());
+                storage
+                    .push(job)
+                    .await
+                    .map_err(|e| QueueError(e.to_string()))
+            }
+        }
+    }
+}
+
+/// A job could not be enqueued.
+#[derive(Debug, thiserror::Error)]
+#[error("enqueue failed: {0}")]
+pub struct QueueError(pub String);
+
+async fn sqlite_pool(path: &Path) -> Result<SqlitePool, BootError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| BootError::Queue(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = SqlitePool::connect(&url)
+        .await
+        .map_err(|e| BootError::Queue(format!("cannot open {}: {e}", path.display())))?;
+    SqliteStorage::setup(&pool)
+        .await
+        .map_err(|e| BootError::Queue(format!("cannot set up {}: {e}", path.display())))?;
+    Ok(pool)
+}
