@@ -1,0 +1,27 @@
+//! Audit log entries, written in the same transaction as the change they record.
+//!
+//! `context` holds ids and reasons only: never notes, passwords, tokens or emails.
+
+use mindwell_shared::{entities::audit_logs, now};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Records `action` by `actor`.
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    actor: Option<Uuid>,
+    action: &str,
+    context: Value,
+) -> Result<(), DbErr> {
+    audit_logs::Entity::insert(audit_logs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        actor_id: Set(actor),
+        action: Set(action.to_owned()),
+        context: Set(context),
+        created_at: Set(now()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}

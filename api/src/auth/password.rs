@@ -1,0 +1,112 @@
+//! Emails and passwords that cannot exist unless valid, and bcrypt off the async threads.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+/// A syntactically valid email, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let email = raw.trim().to_lowercase();
+        let Some((local, domain)) = email.split_once('@') else {
+            return Err("must be a valid email address");
+        };
+        let valid = !local.is_empty()
+            && local.len() <= 64
+            && email.len() <= 254
+            && !domain.contains('@')
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err("must be a valid email address")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password of 8 to 128 characters.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+impl Password {
+    pub fn parse(raw: String) -> Result<Self, &'static str> {
+        match raw.chars().count() {
+            0..8 => Err("must be at least 8 characters"),
+            8..=128 => Ok(Self(raw)),
+            _ => Err("must be at most 128 characters"),
+        }
+    }
+
+    /// bcrypt reads at most 72 bytes, so the password is first reduced to a
+    /// fixed-length digest: all 128 characters count.
+    fn prehashed(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+/// Hashes `password` with bcrypt at `cost`, on the blocking pool.
+pub async fn hash(password: Password, cost: u32) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || bcrypt::hash(password.prehashed(), cost))
+        .await
+        .map_err(|e| ApiError::Internal(format!("hash task: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
+}
+
+/// Checks `password` against `hash`, on the blocking pool.
+pub async fn verify(password: Password, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || bcrypt::verify(password.prehashed(), &hash))
+        .await
+        .map_err(|e| ApiError::Internal(format!("verify task: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").map(|e| e.0),
+            Ok("ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@@example.com",
+            "ada@exa_mple.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn passwords_must_have_8_to_128_characters() {
+        assert!(Password::parse("1234567".into()).is_err());
+        assert!(Password::parse("12345678".into()).is_ok());
+        assert!(Password::parse("é".repeat(128)).is_ok());
+        assert!(Password::parse("x".repeat(129)).is_err());
+    }
+}

@@ -1,0 +1,389 @@
+//! `/api/v1/checkins`: store a check-in and queue its analysis; list check-ins.
+
+mod domain;
+
+use chrono::Duration;
+use mindwell_shared::{
+    analysis::status,
+    entities::{
+        ai_analysis_results as analyses, daily_checkins as checkins, idempotency_keys,
+        user_settings,
+    },
+    jobs::AnalyzeCheckin,
+    now,
+};
+use poem::Request;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi, Tags,
+    param::{Header, Query},
+    payload::Json,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use self::domain::{CheckinTime, Meta, Mood, NoteText, SleepHours};
+use crate::{
+    auth::guard::Auth,
+    body::{Body, Envelope, Fields, FromJson, Reply, ok},
+    error::ApiError,
+    paging::{self, Cursor, Page},
+    request_id::RequestId,
+    state::AppState,
+    types::Time,
+};
+
+#[derive(Tags)]
+enum Tag {
+    /// Daily check-ins.
+    Checkins,
+}
+
+/// A stored check-in.
+#[derive(Debug, Clone, Object)]
+pub struct Checkin {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// 1 to 10.
+    pub mood: i32,
+    /// 0 to 24.
+    pub sleep_hours: f64,
+    pub notes: String,
+    pub meta: Value,
+    pub timestamp: Time,
+    pub created_at: Time,
+}
+
+impl From<checkins::Model> for Checkin {
+    fn from(c: checkins::Model) -> Self {
+        Self {
+            id: c.id,
+            user_id: c.user_id,
+            mood: i32::from(c.mood),
+            sleep_hours: c.sleep_hours,
+            notes: c.notes,
+            meta: c.meta,
+            timestamp: c.timestamp.into(),
+            created_at: c.created_at.into(),
+        }
+    }
+}
+
+/// `POST /checkins` body.
+#[derive(Debug, Clone, Object)]
+pub struct CheckinRequest {
+    #[oai(validator(minimum(value = "1"), maximum(value = "10")))]
+    pub mood: i32,
+    #[oai(validator(minimum(value = "0"), maximum(value = "24")))]
+    pub sleep_hours: f64,
+    /// At most 4000 characters; default "".
+    #[oai(validator(max_length = 4000))]
+    pub notes: Option<String>,
+    /// Default now; at most 5 minutes in the future; any offset, stored as UTC.
+    pub timestamp: Option<Time>,
+    /// A JSON object of at most 8 KiB.
+    pub meta: Option<std::collections::BTreeMap<String, Value>>,
+}
+
+/// A parsed check-in.
+#[derive(Debug)]
+pub struct NewCheckin {
+    mood: Mood,
+    sleep: SleepHours,
+    notes: NoteText,
+    timestamp: Option<CheckinTime>,
+    meta: Meta,
+}
+
+crate::body::schema_as!(NewCheckin, CheckinRequest);
+
+impl FromJson for NewCheckin {
+    fn from_json(f: &mut Fields<'_>) -> Option<Self> {
+        let mood = f
+            .int("mood")
+            .and_then(|n| Mood::parse(n).map_err(|r| f.error("mood", r)).ok());
+        let sleep = f.number("sleep_hours").and_then(|h| {
+            SleepHours::parse(h)
+                .map_err(|r| f.error("sleep_hours", r))
+                .ok()
+        });
+        let notes = f.opt_string("notes").and_then(|n| {
+            NoteText::parse(n.unwrap_or_default())
+                .map_err(|r| f.error("notes", r))
+                .ok()
+        });
+        let timestamp = f.opt_string("timestamp").and_then(|t| match t {
+            None => Some(None),
+            Some(t) => CheckinTime::parse(&t, now())
+                .map(Some)
+                .map_err(|r| f.error("timestamp", r))
+                .ok(),
+        });
+        let meta = f.opt_object("meta").and_then(|m| {
+            Meta::parse(m.unwrap_or_default())
+                .map_err(|r| f.error("meta", r))
+                .ok()
+        });
+        Some(Self {
+            mood: mood?,
+            sleep: sleep?,
+            notes: notes?,
+            timestamp: timestamp?,
+            meta: meta?,
+        })
+    }
+}
+
+/// The answer to `POST /checkins`.
+#[derive(Debug, Clone, Object)]
+pub struct CheckinAccepted {
+    pub checkin: Checkin,
+    /// The id to poll at `GET /insights/{id}`.
+    pub analysis_id: Uuid,
+    /// `queued`.
+    pub status: String,
+}
+
+#[derive(ApiResponse)]
+enum CreateResponse {
+    /// Stored; its analysis is queued.
+    #[oai(status = 202)]
+    Accepted(Json<Envelope<CheckinAccepted>>),
+    /// The first answer to this `Idempotency-Key`, again; nothing new was created.
+    #[oai(status = 200)]
+    Replayed(Json<Envelope<CheckinAccepted>>),
+}
+
+fn envelope(data: CheckinAccepted) -> Json<Envelope<CheckinAccepted>> {
+    Json(Envelope {
+        ok: true,
+        data,
+        error: None,
+    })
+}
+
+/// The check-in endpoints.
+#[derive(Debug)]
+pub struct CheckinsApi;
+
+#[OpenApi(prefix_path = "/api/v1/checkins", tag = "Tag::Checkins")]
+impl CheckinsApi {
+    /// Record a check-in. It is stored before the answer; its analysis runs on
+    /// the worker fleet (poll `GET /insights/{analysis_id}`). The same
+    /// `Idempotency-Key` within 24 h replays the first answer (200).
+    #[oai(path = "/", method = "post")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        req: &Request,
+        auth: Auth,
+        body: Body<NewCheckin>,
+        #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
+    ) -> Result<CreateResponse, ApiError> {
+        let user = auth.0.id;
+        let key = match idempotency_key.0.map(|k| k.trim().to_owned()) {
+            Some(k) if k.is_empty() || k.len() > 255 => {
+                return Err(ApiError::field(
+                    "Idempotency-Key",
+                    "must be 1 to 255 characters",
+                ));
+            }
+            other => other,
+        };
+        let request_hash = hex::encode(Sha256::digest(&body.raw));
+        if let Some(key) = &key
+            && let Some(replay) = replay(&state, user, key, &request_hash).await?
+        {
+            return Ok(CreateResponse::Replayed(envelope(replay)));
+        }
+
+        let c = body.value;
+        let at = now();
+        let checkin = checkins::Model {
+            id: Uuid::now_v7(),
+            user_id: user,
+            mood: c.mood.get(),
+            sleep_hours: c.sleep.get(),
+            notes: c.notes.into_inner(),
+            meta: c.meta.into_value(),
+            timestamp: c.timestamp.map_or(at, CheckinTime::get),
+            created_at: at,
+        };
+        let analysis_id = Uuid::now_v7();
+        let request_id = req.data::<RequestId>().map(|r| r.0.clone());
+        let accepted = CheckinAccepted {
+            checkin: checkin.clone().into(),
+            analysis_id,
+            status: status::QUEUED.into(),
+        };
+
+        let txn = state.db.begin().await?;
+        if let Some(key) = &key {
+            let stored = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+                user_id: Set(user),
+                key: Set(key.clone()),
+                request_hash: Set(request_hash.clone()),
+                response_status: Set(202),
+                response_body: Set(
+                    poem_openapi::types::ToJSON::to_json(&accepted).unwrap_or_default()
+                ),
+                created_at: Set(at),
+                expires_at: Set(at + Duration::hours(24)),
+            })
+            .on_conflict_do_nothing_on([
+                idempotency_keys::Column::UserId,
+                idempotency_keys::Column::Key,
+            ])
+            .exec(&txn)
+            .await?;
+            if !matches!(stored, sea_orm::TryInsertResult::Inserted(_)) {
+                // A concurrent request with this key won, or an expired entry is
+                // still there; answer as it did, or replace the expired one.
+                txn.rollback().await?;
+                if let Some(replay) = replay(&state, user, key, &request_hash).await? {
+                    return Ok(CreateResponse::Replayed(envelope(replay)));
+                }
+                return Err(ApiError::Conflict(
+                    "this Idempotency-Key is being used by another request".into(),
+                ));
+            }
+        }
+        checkins::Entity::insert(checkins::ActiveModel::from(checkin.clone()))
+            .exec_without_returning(&txn)
+            .await?;
+        analyses::Entity::insert(analyses::ActiveModel {
+            id: Set(analysis_id),
+            checkin_id: Set(checkin.id),
+            user_id: Set(user),
+            status: Set(status::QUEUED.into()),
+            model_version: Set(None),
+            summary: Set(None),
+            labels: Set(None),
+            confidence: Set(None),
+            raw_features: Set(None),
+            error: Set(None),
+            attempts: Set(0),
+            request_id: Set(request_id.clone()),
+            created_at: Set(at),
+            started_at: Set(None),
+            completed_at: Set(None),
+            updated_at: Set(at),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+
+        // Stored first, enqueued second: if the queue is down the analysis stays
+        // `queued` in the database, where the stale-job sweeper finds it.
+        let job = AnalyzeCheckin {
+            analysis_id,
+            checkin_id: checkin.id,
+            user_id: user,
+            request_id,
+        };
+        if let Err(e) = state.queue.push(job).await {
+            metrics::counter!("mindwell_enqueue_failures_total", "job" => "analyze_checkin")
+                .increment(1);
+            tracing::error!(%analysis_id, error = %e, "could not enqueue the analysis; it stays queued");
+        } else {
+            metrics::counter!("mindwell_jobs_enqueued_total", "job" => "analyze_checkin")
+                .increment(1);
+        }
+        Ok(CreateResponse::Accepted(envelope(accepted)))
+    }
+
+    /// The caller's check-ins in `range` (the last N days in their time zone),
+    /// newest `timestamp` first.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth,
+        range: Query<Option<String>>,
+        limit: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+    ) -> Result<Reply<Page<Checkin>>, ApiError> {
+        let days = paging::range_days(range.0.as_deref())?;
+        let limit = paging::limit(limit.0.as_deref())?;
+        let cursor = Cursor::decode(cursor.0.as_deref())?;
+        let tz: Option<String> = user_settings::Entity::find_by_id(auth.0.id)
+            .select_only()
+            .column(user_settings::Column::Timezone)
+            .into_tuple()
+            .one(&state.db)
+            .await?;
+        let start = paging::range_start(paging::tz(tz.as_deref().unwrap_or("UTC")), days, now());
+        let mut query = checkins::Entity::find()
+            .filter(checkins::Column::UserId.eq(auth.0.id))
+            .filter(checkins::Column::Timestamp.gte(start));
+        if let Some(c) = cursor {
+            query = query.filter(
+                Condition::any()
+                    .add(checkins::Column::Timestamp.lt(c.at))
+                    .add(
+                        Condition::all()
+                            .add(checkins::Column::Timestamp.eq(c.at))
+                            .add(checkins::Column::Id.lt(c.id)),
+                    ),
+            );
+        }
+        let mut rows = query
+            .order_by_desc(checkins::Column::Timestamp)
+            .order_by_desc(checkins::Column::Id)
+            .limit(limit + 1)
+            .all(&state.db)
+            .await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(50));
+        let next_cursor = more
+            .then(|| {
+                rows.last().map(|r| {
+                    Cursor {
+                        at: r.timestamp,
+                        id: r.id,
+                    }
+                    .encode()
+                })
+            })
+            .flatten();
+        Ok(ok(Page {
+            items: rows.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }))
+    }
+}
+
+/// The stored answer for `key`, if it is live; 409 if it was for another body.
+async fn replay(
+    state: &AppState,
+    user: Uuid,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<CheckinAccepted>, ApiError> {
+    let Some(row) = idempotency_keys::Entity::find_by_id((user, key.to_owned()))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.expires_at <= now() {
+        idempotency_keys::Entity::delete_by_id((user, key.to_owned()))
+            .exec(&state.db)
+            .await?;
+        return Ok(None);
+    }
+    if row.request_hash != request_hash {
+        return Err(ApiError::Conflict(
+            "this Idempotency-Key was used with a different body".into(),
+        ));
+    }
+    let parsed = <CheckinAccepted as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(
+        row.response_body,
+    ))
+    .map_err(|e| ApiError::Internal(format!("stored idempotent answer: {}", e.into_message())))?;
+    Ok(Some(parsed))
+}

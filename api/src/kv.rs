@@ -1,0 +1,185 @@
+//! Short-lived shared state: auth rate-limit counters and token revocations.
+//!
+//! In production it lives in Redis (through fred), shared by every API replica.
+//! In the embedded default (no `REDIS_URL`) it lives in this process, which is
+//! right because the embedded mode runs one API process.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use fred::{
+    clients::Pool,
+    interfaces::{ClientLike, KeysInterface},
+    types::{Expiration, ExpireOptions, config::Config},
+};
+
+use crate::error::ApiError;
+
+/// Where the state lives.
+#[derive(Clone)]
+enum Store {
+    Redis(Pool),
+    Memory(Arc<Mutex<HashMap<String, (String, Instant)>>>),
+}
+
+/// Redis or in-process key-value state, every key under the deployment's
+/// namespace; cheap to clone.
+#[derive(Clone)]
+pub struct Kv {
+    store: Store,
+    namespace: Arc<str>,
+}
+
+impl std::fmt::Debug for Kv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.store {
+            Store::Redis(_) => "redis",
+            Store::Memory(_) => "memory",
+        };
+        f.debug_struct("Kv")
+            .field("store", &kind)
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+const MEMORY_POISONED: &str = "in-process state poisoned";
+
+impl Kv {
+    /// Connects a pool of `size` Redis connections.
+    pub async fn redis(
+        url: &str,
+        size: usize,
+        namespace: &str,
+    ) -> Result<Self, fred::error::Error> {
+        let config = Config::from_url(url)?;
+        let mut builder = fred::types::Builder::from_config(config);
+        builder
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(3);
+                c.internal_command_timeout = Duration::from_secs(3);
+            })
+            .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
+                0, 100, 2_000, 2,
+            ));
+        let pool = builder.build_pool(size)?;
+        pool.init().await?;
+        Ok(Self {
+            store: Store::Redis(pool),
+            namespace: namespace.into(),
+        })
+    }
+
+    /// An empty in-process store.
+    pub fn memory(namespace: &str) -> Self {
+        Self {
+            store: Store::Memory(Arc::default()),
+            namespace: namespace.into(),
+        }
+    }
+
+    /// Whether the state is shared through Redis.
+    pub fn is_redis(&self) -> bool {
+        matches!(self.store, Store::Redis(_))
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.namespace)
+    }
+
+    /// Counts one hit on `key` in a fixed window of `window_secs`; returns the
+    /// count so far and the seconds until the window resets.
+    pub async fn hit(&self, key: &str, window_secs: i64) -> Result<(u64, u64), ApiError> {
+        let key = self.key(key);
+        let key = key.as_str();
+        match &self.store {
+            Store::Redis(pool) => {
+                let client = pool.next();
+                let pipe = client.pipeline();
+                let _: () = pipe.incr(key).await?;
+                let _: () = pipe
+                    .expire(key, window_secs, Some(ExpireOptions::NX))
+                    .await?;
+                let _: () = pipe.ttl(key).await?;
+                let (count, _, ttl): (u64, i64, i64) = pipe.all().await?;
+                Ok((count, u64::try_from(ttl.max(1)).unwrap_or(1)))
+            }
+            Store::Memory(map) => {
+                let mut map = map
+                    .lock()
+                    .map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?;
+                let now = Instant::now();
+                map.retain(|_, (_, exp)| *exp > now);
+                let window = Duration::from_secs(u64::try_from(window_secs).unwrap_or(60));
+                let entry = map
+                    .entry(key.to_owned())
+                    .or_insert_with(|| ("0".into(), now + window));
+                let count = entry.0.parse::<u64>().unwrap_or(0) + 1;
+                entry.0 = count.to_string();
+                Ok((
+                    count,
+                    entry.1.saturating_duration_since(now).as_secs().max(1),
+                ))
+            }
+        }
+    }
+
+    /// Sets `key` to `value` for `ttl_secs`.
+    pub async fn set(&self, key: &str, value: &str, ttl_secs: i64) -> Result<(), ApiError> {
+        let ttl_secs = ttl_secs.max(1);
+        let key = self.key(key);
+        let key = key.as_str();
+        match &self.store {
+            Store::Redis(pool) => {
+                let _: () = pool
+                    .set(key, value, Some(Expiration::EX(ttl_secs)), None, false)
+                    .await?;
+                Ok(())
+            }
+            Store::Memory(map) => {
+                let exp =
+                    Instant::now() + Duration::from_secs(u64::try_from(ttl_secs).unwrap_or(1));
+                map.lock()
+                    .map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?
+                    .insert(key.to_owned(), (value.to_owned(), exp));
+                Ok(())
+            }
+        }
+    }
+
+    /// The values of `keys`, `None` where unset or expired.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, ApiError> {
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        match &self.store {
+            Store::Redis(pool) => Ok(pool.mget(keys).await?),
+            Store::Memory(map) => {
+                let map = map
+                    .lock()
+                    .map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?;
+                let now = Instant::now();
+                Ok(keys
+                    .iter()
+                    .map(|k| {
+                        map.get(k)
+                            .filter(|(_, exp)| *exp > now)
+                            .map(|(v, _)| v.clone())
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Whether the store answers (for `/health/ready`).
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        match &self.store {
+            Store::Redis(pool) => {
+                let _: String = pool.next().ping(None).await?;
+                Ok(())
+            }
+            Store::Memory(_) => Ok(()),
+        }
+    }
+}

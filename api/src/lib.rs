@@ -1,0 +1,170 @@
+//! `mindwell-api`: the HTTP API of MindWell, as the contract in the README
+//! describes it. One module per resource; each owns its routes, types and queries.
+//!
+//! Errors: handlers return [`error::ApiError`]; start-up returns
+//! [`mindwell_shared::BootError`] or `anyhow` at the top.
+
+pub mod audit;
+pub mod auth;
+pub mod body;
+pub mod checkins;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod insights;
+pub mod kv;
+pub mod observability;
+pub mod paging;
+pub mod request_id;
+pub mod state;
+pub mod types;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use mindwell_migrations::{Migrator, MigratorTrait};
+use mindwell_shared::{config::Queue, db, entities::users, now, queue::QueueConn};
+use poem::{
+    Endpoint, EndpointExt, Route, Server, get,
+    listener::{Acceptor, Listener, TcpListener},
+    middleware::{AddData, CookieJarManager},
+};
+use poem_openapi::OpenApiService;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::{
+    auth::{AuthApi, guard::role, password},
+    checkins::CheckinsApi,
+    config::ApiConfig,
+    insights::InsightsApi,
+    kv::Kv,
+    state::AppState,
+};
+
+/// The OpenAPI service: every `/api/v1` resource.
+pub fn api_service() -> OpenApiService<(AuthApi, CheckinsApi, InsightsApi), ()> {
+    OpenApiService::new((AuthApi, CheckinsApi, InsightsApi), "MindWell API", "1.0.0").description(
+        "REST API of MindWell. Every body under /api/v1 is an envelope: {ok, data, error}.",
+    )
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Connects everything and prepares the shared state: migrations, the
+/// bootstrap admin, the dummy hash.
+pub async fn prepare(config: ApiConfig) -> anyhow::Result<AppState> {
+    observability::install();
+    let db = db::connect(&config.backends.database, config.db_pool).await?;
+    migrate(&db).await?;
+    let queue = QueueConn::connect(&config.backends).await?;
+    let kv = match &config.backends.queue {
+        Queue::Redis(url) => Kv::redis(url, 4, &config.backends.namespace).await?,
+        Queue::Sqlite(_) => Kv::memory(&config.backends.namespace),
+    };
+    let dummy_hash = password::hash(
+        password::Password::parse("dummy-password-for-timing".into())
+            .map_err(anyhow::Error::msg)?,
+        config.bcrypt_cost,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = AppState {
+        db,
+        queue,
+        kv,
+        jwt: Arc::new(auth::tokens::JwtKeys::new(&config)),
+        config: Arc::new(config),
+        dummy_hash: dummy_hash.into(),
+    };
+    bootstrap_admin(&state).await?;
+    Ok(state)
+}
+
+/// Creates the admin named by `MINDWELL_ADMIN_EMAIL` if missing; an existing
+/// account is left as it is.
+async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+    let Some((email, secret)) = &state.config.admin else {
+        return Ok(());
+    };
+    let email =
+        password::Email::parse(email).map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_EMAIL {e}"))?;
+    if users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let pw = password::Password::parse(secret.0.clone())
+        .map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_PASSWORD {e}"))?;
+    let hash = password::hash(pw, state.config.bcrypt_cost)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let at = now();
+    users::Entity::insert(users::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        email: Set(email.as_str().to_owned()),
+        password_hash: Set(hash),
+        full_name: Set(Some("Administrator".into())),
+        role: Set(role::ADMIN.into()),
+        disabled: Set(false),
+        created_at: Set(at),
+        updated_at: Set(at),
+        last_login: Set(None),
+    })
+    .on_conflict_do_nothing_on([users::Column::Email])
+    .exec(&state.db)
+    .await?;
+    tracing::info!("bootstrap admin created");
+    Ok(())
+}
+
+/// The whole route tree with its middleware.
+pub fn app(state: AppState) -> impl Endpoint {
+    let api = api_service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .nest("/", api)
+        .at("/api/v1/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/health", get(health::live))
+        .at("/health/ready", get(health::ready))
+        .at("/metrics", get(observability::metrics_text))
+        .with(AddData::new(state))
+        .with(CookieJarManager::new())
+        .catch_all_error(error::catch_all)
+        .with(observability::HttpMetrics)
+        .with(request_id::RequestIdLayer)
+}
+
+/// Binds `addr` (port 0 picks a free one) and returns the bound address and
+/// the server future, which ends after `shutdown` resolves and in-flight
+/// requests finish.
+pub async fn bind<F>(
+    state: AppState,
+    addr: &str,
+    shutdown: F,
+) -> anyhow::Result<(
+    SocketAddr,
+    impl std::future::Future<Output = std::io::Result<()>>,
+)>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let acceptor = TcpListener::bind(addr.to_owned()).into_acceptor().await?;
+    let local = acceptor
+        .local_addr()
+        .into_iter()
+        .find_map(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| anyhow::anyhow!("no local address"))?;
+    let server = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+        app(state),
+        shutdown,
+        Some(Duration::from_secs(30)),
+    );
+    Ok((local, server))
+}

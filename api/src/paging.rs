@@ -1,0 +1,153 @@
+//! Query parameters shared by list endpoints: `limit`, `cursor`, `range`.
+
+use base64::Engine;
+use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use poem_openapi::{
+    Object,
+    types::{ParseFromJSON, ToJSON},
+};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// A page of items and the cursor of the next page (`null` on the last).
+#[derive(Debug, Clone, Object)]
+pub struct Page<T: ParseFromJSON + ToJSON> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// `limit`: 1 to 100, default 50.
+pub fn limit(raw: Option<&str>) -> Result<u64, ApiError> {
+    match raw {
+        None => Ok(50),
+        Some(s) => match s.trim().parse::<u64>() {
+            Ok(n @ 1..=100) => Ok(n),
+            _ => Err(ApiError::field(
+                "limit",
+                "must be an integer between 1 and 100",
+            )),
+        },
+    }
+}
+
+/// `range`: `Nd` with N from 1 to 365, default 30.
+pub fn range_days(raw: Option<&str>) -> Result<u32, ApiError> {
+    let Some(s) = raw else { return Ok(30) };
+    s.trim()
+        .strip_suffix('d')
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=365).contains(n))
+        .ok_or_else(|| ApiError::field("range", "must look like 7d, 30d or 90d (1d to 365d)"))
+}
+
+/// A user's time zone, UTC when unknown.
+pub fn tz(name: &str) -> Tz {
+    name.parse().unwrap_or(Tz::UTC)
+}
+
+/// The first instant of the range: local midnight `days - 1` days before today.
+pub fn range_start(tz: Tz, days: u32, now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.with_timezone(&tz).date_naive();
+    let first = today
+        .checked_sub_days(Days::new(u64::from(days.saturating_sub(1))))
+        .unwrap_or(today);
+    let midnight = first.and_time(NaiveTime::MIN);
+    // A DST gap at midnight: take the earliest valid instant after it.
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map_or_else(
+            || now - chrono::Duration::days(i64::from(days)),
+            |t| t.with_timezone(&Utc),
+        )
+}
+
+/// A keyset cursor: the sort key of the last item seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// Opaque, URL-safe form.
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            self.at.timestamp_micros(),
+            self.id
+        ))
+    }
+
+    /// Parses `cursor`; anything else is 422 on `cursor`.
+    pub fn decode(raw: Option<&str>) -> Result<Option<Self>, ApiError> {
+        let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let bad = || ApiError::field("cursor", "is not a cursor this API gave out");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+        let at = micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or_else(bad)?;
+        let id = Uuid::parse_str(id).map_err(|_| bad())?;
+        Ok(Some(Self { at, id }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_is_n_local_days_including_today() {
+        let now = "2026-11-22T03:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap_or_default();
+        assert_eq!(
+            range_start(Tz::UTC, 1, now).to_rfc3339(),
+            "2026-11-22T00:00:00+00:00"
+        );
+        assert_eq!(
+            range_start(Tz::UTC, 7, now).to_rfc3339(),
+            "2026-11-16T00:00:00+00:00"
+        );
+        // 03:00 UTC is 08:30 in Kolkata: today there began at 18:30 UTC the day before.
+        assert_eq!(
+            range_start(tz("Asia/Kolkata"), 1, now).to_rfc3339(),
+            "2026-11-21T18:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn ranges_and_limits_outside_the_contract_are_rejected() {
+        assert_eq!(range_days(None).ok(), Some(30));
+        assert_eq!(range_days(Some("365d")).ok(), Some(365));
+        for bad in ["0d", "366d", "7", "d", "7w", "-1d"] {
+            assert!(range_days(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(limit(None).ok(), Some(50));
+        assert!(limit(Some("0")).is_err());
+        assert!(limit(Some("101")).is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let c = Cursor {
+            at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap_or_default(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(Some(&c.encode())).ok().flatten(), Some(c));
+        assert!(Cursor::decode(Some("nope")).is_err());
+    }
+}
