@@ -1,0 +1,90 @@
+//! The worker's settings, read once from the environment.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `MINDWELL_MODEL_DIR` | `model-assets` | model folders and `active.json` |
+//! | `ORT_DYLIB_PATH` | `.ort/libonnxruntime.so.1.31.1` | the ONNX Runtime library (from the PyPI `onnxruntime` wheel) |
+//! | `MINDWELL_WORKER_CONCURRENCY` | `4` | jobs in flight per worker process |
+//! | `MINDWELL_INFERENCE_THREADS` | `1` | pipelines (one per inference thread) per worker process |
+//! | `MINDWELL_WORKER_POLL_MS` | `50` | how often an idle worker looks for new jobs |
+//! | `MINDWELL_JOB_MAX_ATTEMPTS` | `5` | runs before a job is dead and its analysis `failed` |
+//! | `MINDWELL_ALERT_LOW_SLEEP_HOURS` | `5` | `low_sleep` warning below this many hours |
+//! | `MINDWELL_ALERT_CRITICAL_SLEEP_HOURS` | `3` | `low_sleep` critical below this many hours |
+//! | `MINDWELL_ALERT_MOOD_DROP` | `3` | `mood_drop` when mood is this far below the 7-day average |
+//! | `MINDWELL_CRISIS_RESOURCES` | a help-line text | carried in a critical alert's payload |
+
+use std::{path::PathBuf, time::Duration};
+
+use mindwell_shared::{
+    BootError,
+    config::{Backends, parse_var, var},
+    jobs::{AnalyzeCheckin, Job},
+};
+
+/// Thresholds of the default alert rules.
+#[derive(Debug, Clone)]
+pub struct AlertRules {
+    pub low_sleep_hours: f64,
+    pub critical_sleep_hours: f64,
+    pub mood_drop: f64,
+    pub crisis_resources: String,
+}
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        Self {
+            low_sleep_hours: 5.0,
+            critical_sleep_hours: 3.0,
+            mood_drop: 3.0,
+            crisis_resources: "If you are in danger or thinking about ending your life, please reach out now: call your local emergency number, or a crisis line such as 988 (US), 116 123 (UK & IE, Samaritans) or findahelpline.com for other countries. You are not alone.".into(),
+        }
+    }
+}
+
+/// Everything `mindwell-worker` reads from its environment.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub backends: Backends,
+    pub model_dir: PathBuf,
+    pub ort_dylib: PathBuf,
+    pub concurrency: usize,
+    pub inference_threads: usize,
+    pub poll_interval: Duration,
+    pub max_attempts: u32,
+    pub rules: AlertRules,
+}
+
+impl WorkerConfig {
+    pub fn from_env() -> Result<Self, BootError> {
+        let defaults = AlertRules::default();
+        Ok(Self {
+            backends: Backends::from_env()?,
+            model_dir: PathBuf::from(
+                var("MINDWELL_MODEL_DIR").unwrap_or_else(|| "model-assets".into()),
+            ),
+            ort_dylib: PathBuf::from(
+                var("ORT_DYLIB_PATH").unwrap_or_else(|| ".ort/libonnxruntime.so.1.31.1".into()),
+            ),
+            concurrency: parse_var("MINDWELL_WORKER_CONCURRENCY", 4usize)?.max(1),
+            inference_threads: parse_var("MINDWELL_INFERENCE_THREADS", 1usize)?.max(1),
+            poll_interval: Duration::from_millis(
+                parse_var("MINDWELL_WORKER_POLL_MS", 50u64)?.max(5),
+            ),
+            max_attempts: parse_var("MINDWELL_JOB_MAX_ATTEMPTS", AnalyzeCheckin::MAX_ATTEMPTS)?
+                .max(1),
+            rules: AlertRules {
+                low_sleep_hours: parse_var(
+                    "MINDWELL_ALERT_LOW_SLEEP_HOURS",
+                    defaults.low_sleep_hours,
+                )?,
+                critical_sleep_hours: parse_var(
+                    "MINDWELL_ALERT_CRITICAL_SLEEP_HOURS",
+                    defaults.critical_sleep_hours,
+                )?,
+                mood_drop: parse_var("MINDWELL_ALERT_MOOD_DROP", defaults.mood_drop)?,
+                crisis_resources: var("MINDWELL_CRISIS_RESOURCES")
+                    .unwrap_or(defaults.crisis_resources),
+            },
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! `mindwell-worker [run]`: one worker process of the fleet. Start as many as the
+//! queue needs; each registers under a unique id.
+
+use mindwell_worker::config::WorkerConfig;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,ort=warn,sqlx=warn,apalis=warn")),
+        )
+        .json()
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("run") => {}
+        Some(other) => {
+            eprintln!("usage: mindwell-worker [run]\nunknown command {other:?}");
+            std::process::exit(2);
+        }
+    }
+    let config = WorkerConfig::from_env()?;
+    mindwell_worker::serve(config, shutdown_signal()).await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight jobs");
+}
