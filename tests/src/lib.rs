@@ -1,0 +1,430 @@
+//! Test harness: the real API on port 0 over a fresh PostgreSQL database (a
+//! clone of a migrated template) and real Redis under a namespace of its own,
+//! and real workers (in-process, or as `mindwell-worker` processes) running
+//! the real models.
+//!
+//! PostgreSQL and Redis must be running (`MINDWELL_TEST_PG`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`; `MINDWELL_TEST_REDIS`,
+//! default `redis://127.0.0.1:6379`): without them every test fails, loudly.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use mindwell_api::{config::ApiConfig, state::AppState};
+use mindwell_migrations::{Migrator, MigratorTrait};
+use mindwell_shared::config::{Backends, Database, Profile, Queue};
+use mindwell_worker::config::WorkerConfig;
+use sea_orm::{ConnectionTrait, Database as Db, DatabaseConnection};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
+/// The admin connection URL of the test PostgreSQL server.
+pub fn pg_admin_url() -> String {
+    std::env::var("MINDWELL_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The test Redis URL.
+pub fn redis_url() -> String {
+    std::env::var("MINDWELL_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn db_url(name: &str) -> String {
+    let admin = pg_admin_url();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// Creates a database for one test, cloned from a template migrated once per
+/// schema version (the template's name carries a hash of the migrations).
+pub async fn fresh_database() -> String {
+    let admin = Db::connect(pg_admin_url()).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {}: {e}. The tests need it.",
+            pg_admin_url()
+        )
+    });
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let hash = hex::encode(&Sha256::digest(names.join(",").as_bytes())[..6]);
+    let template = format!("mwtpl_{hash}");
+    admin
+        .execute_unprepared("SELECT pg_advisory_lock(727201)")
+        .await
+        .expect("advisory lock");
+    let exists = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{template}'"),
+        ))
+        .await
+        .expect("query pg_database")
+        .is_some();
+    if !exists {
+        let building = format!("{template}_build");
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {building}"))
+            .await
+            .expect("drop build db");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {building}"))
+            .await
+            .expect("create build db");
+        let db = Db::connect(db_url(&building))
+            .await
+            .expect("connect build db");
+        Migrator::up(&db, None).await.expect("migrate template");
+        db.close().await.expect("close build db");
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .await
+            .expect("rename template");
+    }
+    admin
+        .execute_unprepared("SELECT pg_advisory_unlock(727201)")
+        .await
+        .expect("advisory unlock");
+    let name = format!("mwtest_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        .await
+        .expect("clone template");
+    admin.close().await.ok();
+    db_url(&name)
+}
+
+/// Backends for a test: its own database and its own Redis namespace.
+pub async fn test_backends() -> Backends {
+    let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
+    let redis = fred::prelude::Client::new(
+        fred::prelude::Config::from_url(&redis_url()).expect("redis url"),
+        None,
+        None,
+        None,
+    );
+    fred::prelude::ClientLike::init(&redis)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "Redis is not reachable at {}: {e}. The tests need it.",
+                redis_url()
+            )
+        });
+    let _ = fred::prelude::ClientLike::quit(&redis).await;
+    Backends {
+        profile: Profile::Development,
+        database: Database::Postgres(fresh_database().await),
+        queue: Queue::Redis(redis_url()),
+        namespace,
+    }
+}
+
+/// An API configuration for tests: cheap bcrypt, generous rate limits.
+pub fn api_config(backends: Backends) -> ApiConfig {
+    ApiConfig {
+        backends,
+        bind: "127.0.0.1:0".into(),
+        jwt_secret: mindwell_api::config::Secret(
+            "test-secret-0123456789abcdef0123456789abcdef".into(),
+        ),
+        access_ttl_secs: 900,
+        refresh_ttl_secs: 3600,
+        admin: None,
+        rate_auth_per_email: 1000,
+        rate_auth_per_ip: 10_000,
+        trust_proxy: false,
+        bcrypt_cost: 4,
+        db_pool: 8,
+        cookie_secure: true,
+    }
+}
+
+/// A worker configuration pointing at the repository's models and runtime.
+pub fn worker_config(backends: Backends) -> WorkerConfig {
+    let root = repo_root();
+    WorkerConfig {
+        backends,
+        model_dir: root.join("model-assets"),
+        ort_dylib: std::env::var("ORT_DYLIB_PATH").map_or_else(
+            |_| root.join(".ort/libonnxruntime.so.1.31.1"),
+            PathBuf::from,
+        ),
+        concurrency: 2,
+        inference_threads: 1,
+        poll_interval: Duration::from_millis(50),
+        max_attempts: 3,
+        rules: mindwell_worker::config::AlertRules::default(),
+    }
+}
+
+/// A running API.
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub backends: Backends,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A signed-up user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    /// An API on a fresh database and namespace.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// An API with a tweaked configuration.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut ApiConfig)) -> Self {
+        let mut config = api_config(test_backends().await);
+        tweak(&mut config);
+        Self::start(config).await
+    }
+
+    /// An API with exactly this configuration.
+    pub async fn start(config: ApiConfig) -> Self {
+        let backends = config.backends.clone();
+        let state = mindwell_api::prepare(config).await.expect("prepare api");
+        let (tx, rx) = oneshot::channel::<()>();
+        let (addr, server) = mindwell_api::bind(state.clone(), "127.0.0.1:0", async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("bind api");
+        tokio::spawn(server);
+        Self {
+            base: format!("http://{addr}"),
+            state,
+            backends,
+            http: reqwest::Client::builder().build().expect("http client"),
+            stop: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    /// Sends `method path` with an optional bearer token and JSON body; returns
+    /// the status and the parsed body (`Value::Null` when not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Signs up `email` (password `correct horse battery`).
+    pub async fn signup(&self, email: &str) -> TestUser {
+        let password = "correct horse battery".to_owned();
+        let (status, body) = self
+            .call(
+                "POST",
+                "/api/v1/auth/signup",
+                None,
+                Some(json!({"email": email, "password": password, "full_name": "Test User"})),
+            )
+            .await;
+        assert_eq!(status, 201, "signup failed: {body}");
+        TestUser {
+            id: body["data"]["user"]["id"].as_str().expect("id").to_owned(),
+            email: email.to_lowercase(),
+            password,
+            access: body["data"]["tokens"]["access_token"]
+                .as_str()
+                .expect("access")
+                .to_owned(),
+            refresh: body["data"]["tokens"]["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+        }
+    }
+
+    /// Posts a check-in; returns `(checkin id, analysis id)`.
+    pub async fn checkin(&self, user: &TestUser, body: Value) -> (String, String) {
+        let (status, resp) = self
+            .call("POST", "/api/v1/checkins", Some(&user.access), Some(body))
+            .await;
+        assert_eq!(status, 202, "checkin failed: {resp}");
+        (
+            resp["data"]["checkin"]["id"]
+                .as_str()
+                .expect("checkin id")
+                .to_owned(),
+            resp["data"]["analysis_id"]
+                .as_str()
+                .expect("analysis id")
+                .to_owned(),
+        )
+    }
+
+    /// Polls an insight until it is `completed` or `failed`.
+    pub async fn wait_for_insight(
+        &self,
+        user: &TestUser,
+        analysis_id: &str,
+        timeout: Duration,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (status, body) = self
+                .call(
+                    "GET",
+                    &format!("/api/v1/insights/{analysis_id}"),
+                    Some(&user.access),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "insight: {body}");
+            let s = body["data"]["status"].as_str().unwrap_or_default();
+            if s == "completed" || s == "failed" {
+                return body["data"].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "insight {analysis_id} still {s} after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Starts an in-process worker on this app's backends; it stops when the
+    /// handle drops.
+    pub async fn start_worker(&self) -> WorkerHandle {
+        WorkerHandle::start(worker_config(self.backends.clone())).await
+    }
+
+    /// Environment for a `mindwell-worker` process on this app's backends.
+    pub fn worker_env(&self) -> Vec<(String, String)> {
+        let config = worker_config(self.backends.clone());
+        let db = match &self.backends.database {
+            Database::Postgres(url) => url.clone(),
+            Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        };
+        vec![
+            ("DATABASE_URL".into(), db),
+            ("REDIS_URL".into(), redis_url()),
+            ("MINDWELL_NAMESPACE".into(), self.backends.namespace.clone()),
+            (
+                "MINDWELL_MODEL_DIR".into(),
+                config.model_dir.display().to_string(),
+            ),
+            (
+                "ORT_DYLIB_PATH".into(),
+                config.ort_dylib.display().to_string(),
+            ),
+            ("MINDWELL_WORKER_CONCURRENCY".into(), "2".into()),
+            ("MINDWELL_WORKER_POLL_MS".into(), "50".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ]
+    }
+}
+
+/// A built binary of this workspace (`cargo build --bins` first).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --bins` (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// An in-process worker, stopped on drop.
+pub struct WorkerHandle {
+    stop: Option<oneshot::Sender<()>>,
+    pub task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    pub async fn start(config: WorkerConfig) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let result = mindwell_worker::serve(config, async move {
+                let _ = rx.await;
+            })
+            .await;
+            if let Err(e) = result {
+                panic!("worker failed: {e:#}");
+            }
+        });
+        Self {
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Asks the worker to stop and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A unique email for a test.
+pub fn email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
