@@ -38,9 +38,7 @@ pub type Body<T> = JsonBody<T, false>;
 /// A JSON body that may be left out.
 pub type OptionalBody<T> = JsonBody<T, true>;
 
-impl<T: Type + FromJson, const OPTIONAL: bool> poem_openapi::payload::Payload
-    for JsonBody<T, OPTIONAL>
-{
+impl<T: Type + FromJson, const OPTIONAL: bool> poem_openapi::payload::Payload for JsonBody<T, OPTIONAL> {
     const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
     fn check_content_type(_: &str) -> bool {
         true
@@ -53,9 +51,7 @@ impl<T: Type + FromJson, const OPTIONAL: bool> poem_openapi::payload::Payload
     }
 }
 
-impl<'a, T: Type + FromJson + Send, const OPTIONAL: bool> ApiExtractor<'a>
-    for JsonBody<T, OPTIONAL>
-{
+impl<'a, T: Type + FromJson + Send, const OPTIONAL: bool> ApiExtractor<'a> for JsonBody<T, OPTIONAL> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -67,10 +63,7 @@ impl<'a, T: Type + FromJson + Send, const OPTIONAL: bool> ApiExtractor<'a>
     fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: None,
-            content: vec![MetaMediaType {
-                content_type: "application/json; charset=utf-8",
-                schema: T::schema_ref(),
-            }],
+            content: vec![MetaMediaType { content_type: "application/json; charset=utf-8", schema: T::schema_ref() }],
             required: !OPTIONAL,
         })
     }
@@ -83,11 +76,8 @@ impl<'a, T: Type + FromJson + Send, const OPTIONAL: bool> ApiExtractor<'a>
         _opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let raw = read_limited(body).await?;
-        let value = if OPTIONAL && raw.iter().all(u8::is_ascii_whitespace) {
-            parse::<T>(b"{}")?
-        } else {
-            parse::<T>(&raw)?
-        };
+        let value =
+            if OPTIONAL && raw.iter().all(u8::is_ascii_whitespace) { parse::<T>(b"{}")? } else { parse::<T>(&raw)? };
         Ok(Self { value, raw })
     }
 }
@@ -96,10 +86,7 @@ impl<'a, T: Type + FromJson + Send, const OPTIONAL: bool> ApiExtractor<'a>
 async fn read_limited(body: &mut RequestBody) -> Result<Vec<u8>, ApiError> {
     use tokio::io::AsyncReadExt;
     let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX);
-    let reader = body
-        .take()
-        .map_err(|e| ApiError::field("body", e.to_string()))?
-        .into_async_read();
+    let reader = body.take().map_err(|e| ApiError::field("body", e.to_string()))?.into_async_read();
     let mut raw = Vec::new();
     reader
         .take(limit + 1)
@@ -113,15 +100,12 @@ async fn read_limited(body: &mut RequestBody) -> Result<Vec<u8>, ApiError> {
 }
 
 fn parse<T: FromJson>(raw: &[u8]) -> Result<T, ApiError> {
-    let json: Value = serde_json::from_slice(raw)
-        .map_err(|e| ApiError::field("body", format!("malformed JSON: {e}")))?;
+    let json: Value =
+        serde_json::from_slice(raw).map_err(|e| ApiError::field("body", format!("malformed JSON: {e}")))?;
     let Value::Object(obj) = json else {
         return Err(ApiError::field("body", "must be a JSON object"));
     };
-    let mut fields = Fields {
-        obj: &obj,
-        errors: FieldErrors::new(),
-    };
+    let mut fields = Fields { obj: &obj, errors: FieldErrors::new() };
     let value = T::from_json(&mut fields);
     match value {
         Some(v) if fields.errors.is_empty() => Ok(v),
@@ -139,9 +123,7 @@ pub struct Fields<'a> {
 impl Fields<'_> {
     /// Records an error for `name`.
     pub fn error(&mut self, name: &str, reason: impl Into<String>) {
-        self.errors
-            .entry(name.to_owned())
-            .or_insert_with(|| reason.into());
+        self.errors.entry(name.to_owned()).or_insert_with(|| reason.into());
     }
 
     fn get(&self, name: &str) -> Option<Value> {
@@ -185,16 +167,11 @@ impl Fields<'_> {
             }
             Some(v) => {
                 let n = v.as_i64().or_else(|| {
-                    v.as_f64()
-                        .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
-                        .map(|f| {
-                            #[expect(
-                                clippy::cast_possible_truncation,
-                                reason = "checked: a whole number in range"
-                            )]
-                            let n = f as i64;
-                            n
-                        })
+                    v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| {
+                        #[expect(clippy::cast_possible_truncation, reason = "checked: a whole number in range")]
+                        let n = f as i64;
+                        n
+                    })
                 });
                 if n.is_none() {
                     self.error(name, "must be an integer");
@@ -288,11 +265,7 @@ impl<T, const S: u16> Reply<T, S> {
 impl<T: ParseFromJSON + ToJSON + Send, const S: u16> poem::IntoResponse for Reply<T, S> {
     fn into_response(self) -> poem::Response {
         let status = poem::http::StatusCode::from_u16(S).unwrap_or(poem::http::StatusCode::OK);
-        let body = Envelope {
-            ok: true,
-            data: self.0,
-            error: None,
-        };
+        let body = Envelope { ok: true, data: self.0, error: None };
         poem::IntoResponse::with_status(poem::web::Json(body.to_json()), status).into_response()
     }
 }

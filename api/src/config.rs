@@ -57,23 +57,17 @@ impl ApiConfig {
         let jwt_secret = match var("MINDWELL_JWT_SECRET") {
             Some(s) if s.len() >= 32 && !is_placeholder(&s) => s,
             Some(_) if backends.profile == Profile::Production => {
-                return Err(BootError::Config(
-                    "MINDWELL_JWT_SECRET is too weak: use at least 32 random bytes".into(),
-                ));
+                return Err(BootError::Config("MINDWELL_JWT_SECRET is too weak: use at least 32 random bytes".into()));
             }
             None if backends.profile == Profile::Production => {
-                return Err(BootError::Config(
-                    "MINDWELL_JWT_SECRET is required in production".into(),
-                ));
+                return Err(BootError::Config("MINDWELL_JWT_SECRET is required in production".into()));
             }
             Some(s) => {
                 tracing::warn!("MINDWELL_JWT_SECRET is weak; acceptable in development only");
                 s
             }
             None => {
-                tracing::warn!(
-                    "MINDWELL_JWT_SECRET unset: using a random key; tokens die with this process"
-                );
+                tracing::warn!("MINDWELL_JWT_SECRET unset: using a random key; tokens die with this process");
                 let bytes: [u8; 32] = rand::rng().random();
                 hex::encode(bytes)
             }
@@ -106,8 +100,6 @@ impl ApiConfig {
 
 fn is_placeholder(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
-    ["changeme", "change-me", "secret", "password", "example"]
-        .iter()
-        .any(|w| lower.contains(w))
+    ["changeme", "change-me", "secret", "password", "example"].iter().any(|w| lower.contains(w))
         || s.chars().all(|c| c == s.chars().next().unwrap_or(' '))
 }

@@ -120,9 +120,7 @@ impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         use sea_orm::DbErr;
         match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                Self::Unavailable(format!("database: {e}"))
-            }
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(format!("database: {e}")),
             other => Self::Internal(format!("database: {other}")),
         }
     }
@@ -154,15 +152,9 @@ impl IntoResponse for ApiError {
         let body = ErrorEnvelope {
             ok: false,
             data: None,
-            error: ErrorBody {
-                code: code.to_owned(),
-                message: self.to_string(),
-                details: self.details(),
-            },
+            error: ErrorBody { code: code.to_owned(), message: self.to_string(), details: self.details() },
         };
-        let mut resp = poem::web::Json(body.to_json())
-            .with_status(status)
-            .into_response();
+        let mut resp = poem::web::Json(body.to_json()).with_status(status).into_response();
         if let Self::RateLimited(secs) = self {
             resp.headers_mut().insert("Retry-After", secs.max(1).into());
         }
@@ -179,18 +171,12 @@ impl From<ApiError> for poem::Error {
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
         let statuses: [(u16, &str); 10] = [
-            (
-                401,
-                "`unauthorized`, `invalid_credentials` or `token_reused`",
-            ),
+            (401, "`unauthorized`, `invalid_credentials` or `token_reused`"),
             (403, "`forbidden`"),
             (404, "`not_found`"),
             (409, "`email_taken` or `conflict`"),
             (413, "`payload_too_large`"),
-            (
-                422,
-                "`invalid_input`; `details.fields` names every bad field",
-            ),
+            (422, "`invalid_input`; `details.fields` names every bad field"),
             (429, "`rate_limited`, with `Retry-After`"),
             (500, "`internal`"),
             (503, "`unavailable`"),
@@ -236,9 +222,7 @@ pub async fn catch_all(err: poem::Error) -> Response {
         return err.into_response();
     }
     match err.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::PayloadTooLarge(crate::body::MAX_BODY_BYTES).into_response()
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(crate::body::MAX_BODY_BYTES).into_response(),
         StatusCode::NOT_FOUND => ApiError::NotFound.into_response(),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed.into_response(),
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized.into_response(),

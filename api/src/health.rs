@@ -21,14 +21,8 @@ pub fn live() -> Json<serde_json::Value> {
 #[handler]
 pub async fn ready(state: Data<&AppState>) -> Response {
     let timeout = std::time::Duration::from_secs(2);
-    let db = matches!(
-        tokio::time::timeout(timeout, state.db.ping()).await,
-        Ok(Ok(()))
-    );
-    let kv = matches!(
-        tokio::time::timeout(timeout, state.kv.ping()).await,
-        Ok(Ok(()))
-    );
+    let db = matches!(tokio::time::timeout(timeout, state.db.ping()).await, Ok(Ok(())));
+    let kv = matches!(tokio::time::timeout(timeout, state.kv.ping()).await, Ok(Ok(())));
     let queue = match &state.queue.backend {
         Backend::Redis(_) => kv,
         Backend::Sqlite(pool) => !pool.is_closed(),
@@ -43,11 +37,5 @@ pub async fn ready(state: Data<&AppState>) -> Response {
             "queue": word(queue),
         },
     });
-    Json(body)
-        .with_status(if all {
-            StatusCode::OK
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        })
-        .into_response()
+    Json(body).with_status(if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }).into_response()
 }

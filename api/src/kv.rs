@@ -39,10 +39,7 @@ impl std::fmt::Debug for Kv {
             Store::Redis(_) => "redis",
             Store::Memory(_) => "memory",
         };
-        f.debug_struct("Kv")
-            .field("store", &kind)
-            .field("namespace", &self.namespace)
-            .finish()
+        f.debug_struct("Kv").field("store", &kind).field("namespace", &self.namespace).finish()
     }
 }
 
@@ -50,11 +47,7 @@ const MEMORY_POISONED: &str = "in-process state poisoned";
 
 impl Kv {
     /// Connects a pool of `size` Redis connections.
-    pub async fn redis(
-        url: &str,
-        size: usize,
-        namespace: &str,
-    ) -> Result<Self, fred::error::Error> {
+    pub async fn redis(url: &str, size: usize, namespace: &str) -> Result<Self, fred::error::Error> {
         let config = Config::from_url(url)?;
         let mut builder = fred::types::Builder::from_config(config);
         builder
@@ -62,23 +55,15 @@ impl Kv {
                 c.connection_timeout = Duration::from_secs(3);
                 c.internal_command_timeout = Duration::from_secs(3);
             })
-            .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
-                0, 100, 2_000, 2,
-            ));
+            .set_policy(fred::types::config::ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
         let pool = builder.build_pool(size)?;
         pool.init().await?;
-        Ok(Self {
-            store: Store::Redis(pool),
-            namespace: namespace.into(),
-        })
+        Ok(Self { store: Store::Redis(pool), namespace: namespace.into() })
     }
 
     /// An empty in-process store.
     pub fn memory(namespace: &str) -> Self {
-        Self {
-            store: Store::Memory(Arc::default()),
-            namespace: namespace.into(),
-        }
+        Self { store: Store::Memory(Arc::default()), namespace: namespace.into() }
     }
 
     /// Whether the state is shared through Redis.
@@ -100,29 +85,20 @@ impl Kv {
                 let client = pool.next();
                 let pipe = client.pipeline();
                 let _: () = pipe.incr(key).await?;
-                let _: () = pipe
-                    .expire(key, window_secs, Some(ExpireOptions::NX))
-                    .await?;
+                let _: () = pipe.expire(key, window_secs, Some(ExpireOptions::NX)).await?;
                 let _: () = pipe.ttl(key).await?;
                 let (count, _, ttl): (u64, i64, i64) = pipe.all().await?;
                 Ok((count, u64::try_from(ttl.max(1)).unwrap_or(1)))
             }
             Store::Memory(map) => {
-                let mut map = map
-                    .lock()
-                    .map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?;
+                let mut map = map.lock().map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?;
                 let now = Instant::now();
                 map.retain(|_, (_, exp)| *exp > now);
                 let window = Duration::from_secs(u64::try_from(window_secs).unwrap_or(60));
-                let entry = map
-                    .entry(key.to_owned())
-                    .or_insert_with(|| ("0".into(), now + window));
+                let entry = map.entry(key.to_owned()).or_insert_with(|| ("0".into(), now + window));
                 let count = entry.0.parse::<u64>().unwrap_or(0) + 1;
                 entry.0 = count.to_string();
-                Ok((
-                    count,
-                    entry.1.saturating_duration_since(now).as_secs().max(1),
-                ))
+                Ok((count, entry.1.saturating_duration_since(now).as_secs().max(1)))
             }
         }
     }
@@ -134,14 +110,11 @@ impl Kv {
         let key = key.as_str();
         match &self.store {
             Store::Redis(pool) => {
-                let _: () = pool
-                    .set(key, value, Some(Expiration::EX(ttl_secs)), None, false)
-                    .await?;
+                let _: () = pool.set(key, value, Some(Expiration::EX(ttl_secs)), None, false).await?;
                 Ok(())
             }
             Store::Memory(map) => {
-                let exp =
-                    Instant::now() + Duration::from_secs(u64::try_from(ttl_secs).unwrap_or(1));
+                let exp = Instant::now() + Duration::from_secs(u64::try_from(ttl_secs).unwrap_or(1));
                 map.lock()
                     .map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?
                     .insert(key.to_owned(), (value.to_owned(), exp));
@@ -156,18 +129,9 @@ impl Kv {
         match &self.store {
             Store::Redis(pool) => Ok(pool.mget(keys).await?),
             Store::Memory(map) => {
-                let map = map
-                    .lock()
-                    .map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?;
+                let map = map.lock().map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?;
                 let now = Instant::now();
-                Ok(keys
-                    .iter()
-                    .map(|k| {
-                        map.get(k)
-                            .filter(|(_, exp)| *exp > now)
-                            .map(|(v, _)| v.clone())
-                    })
-                    .collect())
+                Ok(keys.iter().map(|k| map.get(k).filter(|(_, exp)| *exp > now).map(|(v, _)| v.clone())).collect())
             }
         }
     }

@@ -42,9 +42,8 @@ use crate::{
 
 /// The OpenAPI service: every `/api/v1` resource.
 pub fn api_service() -> OpenApiService<(AuthApi, CheckinsApi, InsightsApi), ()> {
-    OpenApiService::new((AuthApi, CheckinsApi, InsightsApi), "MindWell API", "1.0.0").description(
-        "REST API of MindWell. Every body under /api/v1 is an envelope: {ok, data, error}.",
-    )
+    OpenApiService::new((AuthApi, CheckinsApi, InsightsApi), "MindWell API", "1.0.0")
+        .description("REST API of MindWell. Every body under /api/v1 is an envelope: {ok, data, error}.")
 }
 
 /// Applies pending migrations.
@@ -64,8 +63,7 @@ pub async fn prepare(config: ApiConfig) -> anyhow::Result<AppState> {
         Queue::Sqlite(_) => Kv::memory(&config.backends.namespace),
     };
     let dummy_hash = password::hash(
-        password::Password::parse("dummy-password-for-timing".into())
-            .map_err(anyhow::Error::msg)?,
+        password::Password::parse("dummy-password-for-timing".into()).map_err(anyhow::Error::msg)?,
         config.bcrypt_cost,
     )
     .await
@@ -88,21 +86,12 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
     let Some((email, secret)) = &state.config.admin else {
         return Ok(());
     };
-    let email =
-        password::Email::parse(email).map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_EMAIL {e}"))?;
-    if users::Entity::find()
-        .filter(users::Column::Email.eq(email.as_str()))
-        .one(&state.db)
-        .await?
-        .is_some()
-    {
+    let email = password::Email::parse(email).map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_EMAIL {e}"))?;
+    if users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&state.db).await?.is_some() {
         return Ok(());
     }
-    let pw = password::Password::parse(secret.0.clone())
-        .map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_PASSWORD {e}"))?;
-    let hash = password::hash(pw, state.config.bcrypt_cost)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pw = password::Password::parse(secret.0.clone()).map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_PASSWORD {e}"))?;
+    let hash = password::hash(pw, state.config.bcrypt_cost).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let at = now();
     users::Entity::insert(users::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
@@ -148,10 +137,7 @@ pub async fn bind<F>(
     state: AppState,
     addr: &str,
     shutdown: F,
-) -> anyhow::Result<(
-    SocketAddr,
-    impl std::future::Future<Output = std::io::Result<()>>,
-)>
+) -> anyhow::Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>>)>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {

@@ -11,9 +11,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-            EnvFilter::new("info,sqlx=warn,sea_orm=warn,fred=warn,apalis=warn")
-        }))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,fred=warn,apalis=warn")),
+        )
         .json()
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,11 +39,7 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(config: ApiConfig, with_worker: bool) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let state = mindwell_api::prepare(config).await?;
-    let mut worker = if with_worker {
-        Some(spawn_worker()?)
-    } else {
-        None
-    };
+    let mut worker = if with_worker { Some(spawn_worker()?) } else { None };
     let (addr, server) = mindwell_api::bind(state, &bind, shutdown_signal()).await?;
     tracing::info!(%addr, "listening");
     let result = server.await;
@@ -56,14 +53,8 @@ async fn serve(config: ApiConfig, with_worker: bool) -> anyhow::Result<()> {
 fn spawn_worker() -> anyhow::Result<tokio::process::Child> {
     let exe = std::env::current_exe()?;
     let path = exe.with_file_name("mindwell-worker");
-    anyhow::ensure!(
-        path.is_file(),
-        "{} not found: build it with `cargo build --bins`",
-        path.display()
-    );
-    let child = tokio::process::Command::new(&path)
-        .kill_on_drop(true)
-        .spawn()?;
+    anyhow::ensure!(path.is_file(), "{} not found: build it with `cargo build --bins`", path.display());
+    let child = tokio::process::Command::new(&path).kill_on_drop(true).spawn()?;
     tracing::info!(pid = child.id(), "embedded worker started");
     Ok(child)
 }
@@ -71,16 +62,9 @@ fn spawn_worker() -> anyhow::Result<tokio::process::Child> {
 /// Asks the worker to finish its in-flight jobs (SIGTERM), then waits for it.
 async fn stop_worker(child: &mut tokio::process::Child) {
     if let Some(pid) = child.id() {
-        let _ = tokio::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(pid.to_string())
-            .status()
-            .await;
+        let _ = tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
     }
-    if tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await.is_err() {
         let _ = child.kill().await;
     }
 }

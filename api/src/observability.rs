@@ -10,9 +10,7 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 /// Installs the process-wide recorder once.
 pub fn install() {
     HANDLE.get_or_init(|| {
-        let buckets = [
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ];
+        let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
         PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &buckets)
             .ok()
@@ -23,25 +21,14 @@ pub fn install() {
 /// `GET /metrics`.
 #[handler]
 pub fn metrics_text() -> Response {
-    let body = HANDLE
-        .get()
-        .and_then(Option::as_ref)
-        .map(PrometheusHandle::render)
-        .unwrap_or_default();
-    body.with_content_type("text/plain; version=0.0.4")
-        .into_response()
+    let body = HANDLE.get().and_then(Option::as_ref).map(PrometheusHandle::render).unwrap_or_default();
+    body.with_content_type("text/plain; version=0.0.4").into_response()
 }
 
 /// Collapses ids so a route label has few values: `/api/v1/insights/{id}`.
 fn route_label(path: &str) -> String {
     path.split('/')
-        .map(|seg| {
-            if uuid::Uuid::parse_str(seg).is_ok() {
-                "{id}"
-            } else {
-                seg
-            }
-        })
+        .map(|seg| if uuid::Uuid::parse_str(seg).is_ok() { "{id}" } else { seg })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -74,8 +61,7 @@ impl<E: Endpoint> Endpoint for HttpMetricsEndpoint<E> {
         let status = resp.status().as_u16().to_string();
         let labels = [("method", method), ("route", route), ("status", status)];
         metrics::counter!("mindwell_http_requests_total", &labels).increment(1);
-        metrics::histogram!("mindwell_http_request_duration_seconds", &labels)
-            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("mindwell_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
         Ok(resp)
     }
 }

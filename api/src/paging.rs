@@ -24,10 +24,7 @@ pub fn limit(raw: Option<&str>) -> Result<u64, ApiError> {
         None => Ok(50),
         Some(s) => match s.trim().parse::<u64>() {
             Ok(n @ 1..=100) => Ok(n),
-            _ => Err(ApiError::field(
-                "limit",
-                "must be an integer between 1 and 100",
-            )),
+            _ => Err(ApiError::field("limit", "must be an integer between 1 and 100")),
         },
     }
 }
@@ -50,21 +47,13 @@ pub fn tz(name: &str) -> Tz {
 /// The first instant of the range: local midnight `days - 1` days before today.
 pub fn range_start(tz: Tz, days: u32, now: DateTime<Utc>) -> DateTime<Utc> {
     let today = now.with_timezone(&tz).date_naive();
-    let first = today
-        .checked_sub_days(Days::new(u64::from(days.saturating_sub(1))))
-        .unwrap_or(today);
+    let first = today.checked_sub_days(Days::new(u64::from(days.saturating_sub(1)))).unwrap_or(today);
     let midnight = first.and_time(NaiveTime::MIN);
     // A DST gap at midnight: take the earliest valid instant after it.
     tz.from_local_datetime(&midnight)
         .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                .earliest()
-        })
-        .map_or_else(
-            || now - chrono::Duration::days(i64::from(days)),
-            |t| t.with_timezone(&Utc),
-        )
+        .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        .map_or_else(|| now - chrono::Duration::days(i64::from(days)), |t| t.with_timezone(&Utc))
 }
 
 /// A keyset cursor: the sort key of the last item seen.
@@ -77,11 +66,7 @@ pub struct Cursor {
 impl Cursor {
     /// Opaque, URL-safe form.
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            "{}|{}",
-            self.at.timestamp_micros(),
-            self.id
-        ))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", self.at.timestamp_micros(), self.id))
     }
 
     /// Parses `cursor`; anything else is 422 on `cursor`.
@@ -90,16 +75,10 @@ impl Cursor {
             return Ok(None);
         };
         let bad = || ApiError::field("cursor", "is not a cursor this API gave out");
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(raw)
-            .map_err(|_| bad())?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let (micros, id) = text.split_once('|').ok_or_else(bad)?;
-        let at = micros
-            .parse::<i64>()
-            .ok()
-            .and_then(DateTime::from_timestamp_micros)
-            .ok_or_else(bad)?;
+        let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(bad)?;
         let id = Uuid::parse_str(id).map_err(|_| bad())?;
         Ok(Some(Self { at, id }))
     }
@@ -111,22 +90,11 @@ mod tests {
 
     #[test]
     fn range_is_n_local_days_including_today() {
-        let now = "2026-11-22T03:00:00Z"
-            .parse::<DateTime<Utc>>()
-            .unwrap_or_default();
-        assert_eq!(
-            range_start(Tz::UTC, 1, now).to_rfc3339(),
-            "2026-11-22T00:00:00+00:00"
-        );
-        assert_eq!(
-            range_start(Tz::UTC, 7, now).to_rfc3339(),
-            "2026-11-16T00:00:00+00:00"
-        );
+        let now = "2026-11-22T03:00:00Z".parse::<DateTime<Utc>>().unwrap_or_default();
+        assert_eq!(range_start(Tz::UTC, 1, now).to_rfc3339(), "2026-11-22T00:00:00+00:00");
+        assert_eq!(range_start(Tz::UTC, 7, now).to_rfc3339(), "2026-11-16T00:00:00+00:00");
         // 03:00 UTC is 08:30 in Kolkata: today there began at 18:30 UTC the day before.
-        assert_eq!(
-            range_start(tz("Asia/Kolkata"), 1, now).to_rfc3339(),
-            "2026-11-21T18:30:00+00:00"
-        );
+        assert_eq!(range_start(tz("Asia/Kolkata"), 1, now).to_rfc3339(), "2026-11-21T18:30:00+00:00");
     }
 
     #[test]

@@ -36,9 +36,7 @@ impl Type for Time {
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
         Some(self)
     }
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
         Box::new(self.as_raw_value().into_iter())
     }
 }
@@ -56,9 +54,7 @@ impl ParseFromJSON for Time {
 
 impl ToJSON for Time {
     fn to_json(&self) -> Option<Value> {
-        Some(Value::String(
-            self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        ))
+        Some(Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
     }
 }
 

@@ -115,11 +115,7 @@ enum IdempotencyKeys {
 }
 
 fn user_fk(table: impl IntoIden, column: impl IntoIden) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(table, column)
-        .to(Users::Table, Users::Id)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+    ForeignKey::create().from(table, column).to(Users::Table, Users::Id).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 #[async_trait::async_trait]
@@ -217,14 +213,9 @@ impl MigrationTrait for Migration {
                 .col(string_null(AiAnalysisResults::RequestId))
                 .col(timestamp_with_time_zone(AiAnalysisResults::CreatedAt))
                 .col(timestamp_with_time_zone_null(AiAnalysisResults::StartedAt))
-                .col(timestamp_with_time_zone_null(
-                    AiAnalysisResults::CompletedAt,
-                ))
+                .col(timestamp_with_time_zone_null(AiAnalysisResults::CompletedAt))
                 .col(timestamp_with_time_zone(AiAnalysisResults::UpdatedAt))
-                .foreign_key(&mut user_fk(
-                    AiAnalysisResults::Table,
-                    AiAnalysisResults::UserId,
-                ))
+                .foreign_key(&mut user_fk(AiAnalysisResults::Table, AiAnalysisResults::UserId))
                 .foreign_key(
                     ForeignKey::create()
                         .from(AiAnalysisResults::Table, AiAnalysisResults::CheckinId)
@@ -341,19 +332,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("idx_audit_logs_actor")
-                .table(AuditLogs::Table)
-                .col(AuditLogs::ActorId)
-                .to_owned(),
+            Index::create().name("idx_audit_logs_actor").table(AuditLogs::Table).col(AuditLogs::ActorId).to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("idx_audit_logs_action")
-                .table(AuditLogs::Table)
-                .col(AuditLogs::Action)
-                .to_owned(),
+            Index::create().name("idx_audit_logs_action").table(AuditLogs::Table).col(AuditLogs::Action).to_owned(),
         )
         .await?;
 
@@ -367,15 +350,8 @@ impl MigrationTrait for Migration {
                 .col(json_binary(IdempotencyKeys::ResponseBody))
                 .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
                 .col(timestamp_with_time_zone(IdempotencyKeys::ExpiresAt))
-                .primary_key(
-                    Index::create()
-                        .col(IdempotencyKeys::UserId)
-                        .col(IdempotencyKeys::Key),
-                )
-                .foreign_key(&mut user_fk(
-                    IdempotencyKeys::Table,
-                    IdempotencyKeys::UserId,
-                ))
+                .primary_key(Index::create().col(IdempotencyKeys::UserId).col(IdempotencyKeys::Key))
+                .foreign_key(&mut user_fk(IdempotencyKeys::Table, IdempotencyKeys::UserId))
                 .to_owned(),
         )
         .await?;

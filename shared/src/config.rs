@@ -66,10 +66,7 @@ pub fn var(name: &str) -> Option<String> {
 pub fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, BootError> {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|_| BootError::Config(format!("{name}={raw:?} is not valid"))),
+        Some(raw) => raw.trim().parse().map_err(|_| BootError::Config(format!("{name}={raw:?} is not valid"))),
     }
 }
 
@@ -80,17 +77,13 @@ impl Backends {
             None | Some("development" | "dev" | "test") => Profile::Development,
             Some("production" | "prod") => Profile::Production,
             Some(other) => {
-                return Err(BootError::Config(format!(
-                    "MINDWELL_ENV={other:?}: use development or production"
-                )));
+                return Err(BootError::Config(format!("MINDWELL_ENV={other:?}: use development or production")));
             }
         };
         let data_dir = PathBuf::from(var("MINDWELL_DATA_DIR").unwrap_or_else(|| ".data".into()));
         let database = match var("DATABASE_URL") {
             Some(url) if url.starts_with("sqlite:") => {
-                let path = url
-                    .trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:");
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
                 Database::Sqlite(PathBuf::from(path.split('?').next().unwrap_or_default()))
             }
             Some(url) => Database::Postgres(url),
@@ -102,28 +95,16 @@ impl Backends {
         };
         if profile == Profile::Production {
             if matches!(database, Database::Sqlite(_)) {
-                return Err(BootError::Config(
-                    "production needs DATABASE_URL (PostgreSQL)".into(),
-                ));
+                return Err(BootError::Config("production needs DATABASE_URL (PostgreSQL)".into()));
             }
             if matches!(queue, Queue::Sqlite(_)) {
                 return Err(BootError::Config("production needs REDIS_URL".into()));
             }
         }
         let namespace = var("MINDWELL_NAMESPACE").unwrap_or_else(|| "mindwell".into());
-        if !namespace
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(BootError::Config(format!(
-                "MINDWELL_NAMESPACE={namespace:?}: use letters, digits, - _ ."
-            )));
+        if !namespace.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(BootError::Config(format!("MINDWELL_NAMESPACE={namespace:?}: use letters, digits, - _ .")));
         }
-        Ok(Self {
-            profile,
-            database,
-            queue,
-            namespace,
-        })
+        Ok(Self { profile, database, queue, namespace })
     }
 }

@@ -27,8 +27,7 @@ pub enum BootError {
 /// Now, in UTC, truncated to microseconds: the precision PostgreSQL keeps, so a
 /// value read back compares equal to the one written.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    let micros = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    let micros =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
     chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }

@@ -35,10 +35,7 @@ impl std::fmt::Debug for QueueConn {
             Backend::Redis(_) => "redis",
             Backend::Sqlite(_) => "sqlite",
         };
-        f.debug_struct("QueueConn")
-            .field("backend", &kind)
-            .field("namespace", &self.namespace)
-            .finish()
+        f.debug_struct("QueueConn").field("backend", &kind).field("namespace", &self.namespace).finish()
     }
 }
 
@@ -52,10 +49,7 @@ impl QueueConn {
                 .map_err(|e| BootError::Queue(format!("cannot reach Redis: {e}")))?,
             config::Queue::Sqlite(path) => Backend::Sqlite(sqlite_pool(path).await?),
         };
-        Ok(Self {
-            backend,
-            namespace: backends.namespace.as_str().into(),
-        })
+        Ok(Self { backend, namespace: backends.namespace.as_str().into() })
     }
 
     /// The full queue name of job `J`: `<namespace>:<queue>`.
@@ -83,20 +77,12 @@ impl QueueConn {
     pub async fn push<J: Job>(&self, job: J) -> Result<(), QueueError> {
         match &self.backend {
             Backend::Redis(conn) => {
-                let mut storage =
-                    RedisStorage::<J>::new(conn.clone()).with_config(self.redis_config::<J>());
-                storage
-                    .push(job)
-                    .await
-                    .map_err(|e| QueueError(e.to_string()))
+                let mut storage = RedisStorage::<J>::new(conn.clone()).with_config(self.redis_config::<J>());
+                storage.push(job).await.map_err(|e| QueueError(e.to_string()))
             }
             Backend::Sqlite(pool) => {
-                let mut storage =
-                    SqliteStorage::<J>::new(pool).with_config(self.sqlite_config::<J>());
-                storage
-                    .push(job)
-                    .await
-                    .map_err(|e| QueueError(e.to_string()))
+                let mut storage = SqliteStorage::<J>::new(pool).with_config(self.sqlite_config::<J>());
+                storage.push(job).await.map_err(|e| QueueError(e.to_string()))
             }
         }
     }
@@ -109,8 +95,7 @@ pub struct QueueError(pub String);
 
 async fn sqlite_pool(path: &Path) -> Result<SqlitePool, BootError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| BootError::Queue(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| BootError::Queue(format!("cannot create {}: {e}", dir.display())))?;
     }
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let pool = SqlitePool::connect(&url)

@@ -37,14 +37,8 @@ async fn main() {
         "Argued with my partner and I feel awful and tired.",
     ];
     // Warm the pipeline.
-    let (_, a) = app
-        .checkin(
-            &user,
-            json!({"mood": 6, "sleep_hours": 7, "notes": notes[0]}),
-        )
-        .await;
-    app.wait_for_insight(&user, &a, Duration::from_secs(30))
-        .await;
+    let (_, a) = app.checkin(&user, json!({"mood": 6, "sleep_hours": 7, "notes": notes[0]})).await;
+    app.wait_for_insight(&user, &a, Duration::from_secs(30)).await;
 
     let total = RATE_PER_SEC * SECONDS;
     let mut ids = Vec::new();
@@ -54,35 +48,17 @@ async fn main() {
         tick.tick().await;
         let note = notes[usize::try_from(i).unwrap_or(0) % notes.len()];
         let mood = 3 + i % 6;
-        ids.push(
-            app.checkin(
-                &user,
-                json!({"mood": mood, "sleep_hours": 6.5, "notes": note}),
-            )
-            .await
-            .1,
-        );
+        ids.push(app.checkin(&user, json!({"mood": mood, "sleep_hours": 6.5, "notes": note})).await.1);
     }
     let sent_in = started.elapsed();
     for id in &ids {
-        app.wait_for_insight(&user, id, Duration::from_secs(60))
-            .await;
+        app.wait_for_insight(&user, id, Duration::from_secs(60)).await;
     }
     let uid = uuid::Uuid::parse_str(&user.id).expect("uuid");
-    let rows = analyses::Entity::find()
-        .filter(analyses::Column::UserId.eq(uid))
-        .all(app.db())
-        .await
-        .expect("rows");
+    let rows = analyses::Entity::find().filter(analyses::Column::UserId.eq(uid)).all(app.db()).await.expect("rows");
     let ms = |d: chrono::Duration| d.num_microseconds().unwrap_or(0) as f64 / 1000.0;
-    let mut pickup: Vec<f64> = rows
-        .iter()
-        .filter_map(|r| r.started_at.map(|s| ms(s - r.created_at)))
-        .collect();
-    let mut total_ms: Vec<f64> = rows
-        .iter()
-        .filter_map(|r| r.completed_at.map(|c| ms(c - r.created_at)))
-        .collect();
+    let mut pickup: Vec<f64> = rows.iter().filter_map(|r| r.started_at.map(|s| ms(s - r.created_at))).collect();
+    let mut total_ms: Vec<f64> = rows.iter().filter_map(|r| r.completed_at.map(|c| ms(c - r.created_at))).collect();
     pickup.sort_by(f64::total_cmp);
     total_ms.sort_by(f64::total_cmp);
     println!(

@@ -23,8 +23,7 @@ use tokio::sync::oneshot;
 
 /// The admin connection URL of the test PostgreSQL server.
 pub fn pg_admin_url() -> String {
-    std::env::var("MINDWELL_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("MINDWELL_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// The test Redis URL.
@@ -46,22 +45,13 @@ fn db_url(name: &str) -> String {
 /// Creates a database for one test, cloned from a template migrated once per
 /// schema version (the template's name carries a hash of the migrations).
 pub async fn fresh_database() -> String {
-    let admin = Db::connect(pg_admin_url()).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is not reachable at {}: {e}. The tests need it.",
-            pg_admin_url()
-        )
-    });
-    let names: Vec<String> = Migrator::migrations()
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
+    let admin = Db::connect(pg_admin_url())
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {}: {e}. The tests need it.", pg_admin_url()));
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
     let hash = hex::encode(&Sha256::digest(names.join(",").as_bytes())[..6]);
     let template = format!("mwtpl_{hash}");
-    admin
-        .execute_unprepared("SELECT pg_advisory_lock(727201)")
-        .await
-        .expect("advisory lock");
+    admin.execute_unprepared("SELECT pg_advisory_lock(727201)").await.expect("advisory lock");
     let exists = admin
         .query_one_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
@@ -72,17 +62,9 @@ pub async fn fresh_database() -> String {
         .is_some();
     if !exists {
         let building = format!("{template}_build");
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {building}"))
-            .await
-            .expect("drop build db");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {building}"))
-            .await
-            .expect("create build db");
-        let db = Db::connect(db_url(&building))
-            .await
-            .expect("connect build db");
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building}")).await.expect("drop build db");
+        admin.execute_unprepared(&format!("CREATE DATABASE {building}")).await.expect("create build db");
+        let db = Db::connect(db_url(&building)).await.expect("connect build db");
         Migrator::up(&db, None).await.expect("migrate template");
         db.close().await.expect("close build db");
         admin
@@ -90,15 +72,9 @@ pub async fn fresh_database() -> String {
             .await
             .expect("rename template");
     }
-    admin
-        .execute_unprepared("SELECT pg_advisory_unlock(727201)")
-        .await
-        .expect("advisory unlock");
+    admin.execute_unprepared("SELECT pg_advisory_unlock(727201)").await.expect("advisory unlock");
     let name = format!("mwtest_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-        .await
-        .expect("clone template");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await.expect("clone template");
     admin.close().await.ok();
     db_url(&name)
 }
@@ -106,20 +82,11 @@ pub async fn fresh_database() -> String {
 /// Backends for a test: its own database and its own Redis namespace.
 pub async fn test_backends() -> Backends {
     let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
-    let redis = fred::prelude::Client::new(
-        fred::prelude::Config::from_url(&redis_url()).expect("redis url"),
-        None,
-        None,
-        None,
-    );
+    let redis =
+        fred::prelude::Client::new(fred::prelude::Config::from_url(&redis_url()).expect("redis url"), None, None, None);
     fred::prelude::ClientLike::init(&redis)
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "Redis is not reachable at {}: {e}. The tests need it.",
-                redis_url()
-            )
-        });
+        .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}. The tests need it.", redis_url()));
     let _ = fred::prelude::ClientLike::quit(&redis).await;
     Backends {
         profile: Profile::Development,
@@ -134,9 +101,7 @@ pub fn api_config(backends: Backends) -> ApiConfig {
     ApiConfig {
         backends,
         bind: "127.0.0.1:0".into(),
-        jwt_secret: mindwell_api::config::Secret(
-            "test-secret-0123456789abcdef0123456789abcdef".into(),
-        ),
+        jwt_secret: mindwell_api::config::Secret("test-secret-0123456789abcdef0123456789abcdef".into()),
         access_ttl_secs: 900,
         refresh_ttl_secs: 3600,
         admin: None,
@@ -155,10 +120,8 @@ pub fn worker_config(backends: Backends) -> WorkerConfig {
     WorkerConfig {
         backends,
         model_dir: root.join("model-assets"),
-        ort_dylib: std::env::var("ORT_DYLIB_PATH").map_or_else(
-            |_| root.join(".ort/libonnxruntime.so.1.31.1"),
-            PathBuf::from,
-        ),
+        ort_dylib: std::env::var("ORT_DYLIB_PATH")
+            .map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), PathBuf::from),
         concurrency: 2,
         inference_threads: 1,
         poll_interval: Duration::from_millis(50),
@@ -237,13 +200,7 @@ impl TestApp {
 
     /// Sends `method path` with an optional bearer token and JSON body; returns
     /// the status and the parsed body (`Value::Null` when not JSON).
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
@@ -274,61 +231,33 @@ impl TestApp {
             id: body["data"]["user"]["id"].as_str().expect("id").to_owned(),
             email: email.to_lowercase(),
             password,
-            access: body["data"]["tokens"]["access_token"]
-                .as_str()
-                .expect("access")
-                .to_owned(),
-            refresh: body["data"]["tokens"]["refresh_token"]
-                .as_str()
-                .expect("refresh")
-                .to_owned(),
+            access: body["data"]["tokens"]["access_token"].as_str().expect("access").to_owned(),
+            refresh: body["data"]["tokens"]["refresh_token"].as_str().expect("refresh").to_owned(),
         }
     }
 
     /// Posts a check-in; returns `(checkin id, analysis id)`.
     pub async fn checkin(&self, user: &TestUser, body: Value) -> (String, String) {
-        let (status, resp) = self
-            .call("POST", "/api/v1/checkins", Some(&user.access), Some(body))
-            .await;
+        let (status, resp) = self.call("POST", "/api/v1/checkins", Some(&user.access), Some(body)).await;
         assert_eq!(status, 202, "checkin failed: {resp}");
         (
-            resp["data"]["checkin"]["id"]
-                .as_str()
-                .expect("checkin id")
-                .to_owned(),
-            resp["data"]["analysis_id"]
-                .as_str()
-                .expect("analysis id")
-                .to_owned(),
+            resp["data"]["checkin"]["id"].as_str().expect("checkin id").to_owned(),
+            resp["data"]["analysis_id"].as_str().expect("analysis id").to_owned(),
         )
     }
 
     /// Polls an insight until it is `completed` or `failed`.
-    pub async fn wait_for_insight(
-        &self,
-        user: &TestUser,
-        analysis_id: &str,
-        timeout: Duration,
-    ) -> Value {
+    pub async fn wait_for_insight(&self, user: &TestUser, analysis_id: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
-            let (status, body) = self
-                .call(
-                    "GET",
-                    &format!("/api/v1/insights/{analysis_id}"),
-                    Some(&user.access),
-                    None,
-                )
-                .await;
+            let (status, body) =
+                self.call("GET", &format!("/api/v1/insights/{analysis_id}"), Some(&user.access), None).await;
             assert_eq!(status, 200, "insight: {body}");
             let s = body["data"]["status"].as_str().unwrap_or_default();
             if s == "completed" || s == "failed" {
                 return body["data"].clone();
             }
-            assert!(
-                Instant::now() < deadline,
-                "insight {analysis_id} still {s} after {timeout:?}"
-            );
+            assert!(Instant::now() < deadline, "insight {analysis_id} still {s} after {timeout:?}");
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -350,14 +279,8 @@ impl TestApp {
             ("DATABASE_URL".into(), db),
             ("REDIS_URL".into(), redis_url()),
             ("MINDWELL_NAMESPACE".into(), self.backends.namespace.clone()),
-            (
-                "MINDWELL_MODEL_DIR".into(),
-                config.model_dir.display().to_string(),
-            ),
-            (
-                "ORT_DYLIB_PATH".into(),
-                config.ort_dylib.display().to_string(),
-            ),
+            ("MINDWELL_MODEL_DIR".into(), config.model_dir.display().to_string()),
+            ("ORT_DYLIB_PATH".into(), config.ort_dylib.display().to_string()),
             ("MINDWELL_WORKER_CONCURRENCY".into(), "2".into()),
             ("MINDWELL_WORKER_POLL_MS".into(), "50".into()),
             ("RUST_LOG".into(), "warn".into()),
@@ -370,11 +293,7 @@ pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --bins` (scripts/test.sh does)",
-        path.display()
-    );
+    assert!(path.is_file(), "{} is missing: run `cargo build --bins` (scripts/test.sh does)", path.display());
     path
 }
 
@@ -396,10 +315,7 @@ impl WorkerHandle {
                 panic!("worker failed: {e:#}");
             }
         });
-        Self {
-            stop: Some(tx),
-            task: Some(task),
-        }
+        Self { stop: Some(tx), task: Some(task) }
     }
 
     /// Asks the worker to stop and waits for it.
@@ -423,8 +339,5 @@ impl Drop for WorkerHandle {
 
 /// A unique email for a test.
 pub fn email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
+    format!("{tag}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }

@@ -4,17 +4,8 @@
 use mindwell_tests::{TestApp, email};
 use serde_json::{Value, json};
 
-async fn post_raw(
-    app: &TestApp,
-    token: &str,
-    body: &'static str,
-    content_type: Option<&str>,
-) -> (u16, Value) {
-    let mut req = app
-        .http
-        .post(app.url("/api/v1/checkins"))
-        .bearer_auth(token)
-        .body(body);
+async fn post_raw(app: &TestApp, token: &str, body: &'static str, content_type: Option<&str>) -> (u16, Value) {
+    let mut req = app.http.post(app.url("/api/v1/checkins")).bearer_auth(token).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -24,10 +15,8 @@ async fn post_raw(
 }
 
 fn fields(body: &Value) -> Vec<String> {
-    let mut f: Vec<String> = body["error"]["details"]["fields"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+    let mut f: Vec<String> =
+        body["error"]["details"]["fields"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
     f.sort();
     f
 }
@@ -54,100 +43,42 @@ async fn every_bad_field_is_named_at_once() {
     let user = app.signup(&email("fields")).await;
     let cases = [
         (json!({}), vec!["mood", "sleep_hours"]),
-        (
-            json!({"mood": "five", "sleep_hours": true}),
-            vec!["mood", "sleep_hours"],
-        ),
-        (
-            json!({"mood": 0, "sleep_hours": 25}),
-            vec!["mood", "sleep_hours"],
-        ),
-        (
-            json!({"mood": 11, "sleep_hours": -1}),
-            vec!["mood", "sleep_hours"],
-        ),
+        (json!({"mood": "five", "sleep_hours": true}), vec!["mood", "sleep_hours"]),
+        (json!({"mood": 0, "sleep_hours": 25}), vec!["mood", "sleep_hours"]),
+        (json!({"mood": 11, "sleep_hours": -1}), vec!["mood", "sleep_hours"]),
         (json!({"mood": 5.5, "sleep_hours": 7}), vec!["mood"]),
-        (
-            json!({"mood": 5, "sleep_hours": 7, "notes": 12}),
-            vec!["notes"],
-        ),
-        (
-            json!({"mood": 5, "sleep_hours": 7, "notes": "x".repeat(4001)}),
-            vec!["notes"],
-        ),
-        (
-            json!({"mood": 5, "sleep_hours": 7, "timestamp": "yesterday"}),
-            vec!["timestamp"],
-        ),
-        (
-            json!({"mood": 5, "sleep_hours": 7, "timestamp": "2999-01-01T00:00:00Z"}),
-            vec!["timestamp"],
-        ),
-        (
-            json!({"mood": 5, "sleep_hours": 7, "meta": [1]}),
-            vec!["meta"],
-        ),
-        (
-            json!({"mood": 5, "sleep_hours": 7, "meta": {"blob": "y".repeat(9000)}}),
-            vec!["meta"],
-        ),
-        (
-            json!({"mood": null, "sleep_hours": 7, "notes": null}),
-            vec!["mood"],
-        ),
+        (json!({"mood": 5, "sleep_hours": 7, "notes": 12}), vec!["notes"]),
+        (json!({"mood": 5, "sleep_hours": 7, "notes": "x".repeat(4001)}), vec!["notes"]),
+        (json!({"mood": 5, "sleep_hours": 7, "timestamp": "yesterday"}), vec!["timestamp"]),
+        (json!({"mood": 5, "sleep_hours": 7, "timestamp": "2999-01-01T00:00:00Z"}), vec!["timestamp"]),
+        (json!({"mood": 5, "sleep_hours": 7, "meta": [1]}), vec!["meta"]),
+        (json!({"mood": 5, "sleep_hours": 7, "meta": {"blob": "y".repeat(9000)}}), vec!["meta"]),
+        (json!({"mood": null, "sleep_hours": 7, "notes": null}), vec!["mood"]),
     ];
     for (body, expected) in cases {
-        let (status, resp) = app
-            .call(
-                "POST",
-                "/api/v1/checkins",
-                Some(&user.access),
-                Some(body.clone()),
-            )
-            .await;
+        let (status, resp) = app.call("POST", "/api/v1/checkins", Some(&user.access), Some(body.clone())).await;
         assert_eq!(status, 422, "{body}: {resp}");
         assert_eq!(resp["error"]["code"], "invalid_input");
         assert_eq!(fields(&resp), expected, "{body}");
-        let reason = resp["error"]["details"]["fields"][expected[0]]
-            .as_str()
-            .unwrap_or_default();
+        let reason = resp["error"]["details"]["fields"][expected[0]].as_str().unwrap_or_default();
         assert!(!reason.is_empty());
     }
-    let (status, resp) = app
-        .call(
-            "POST",
-            "/api/v1/checkins",
-            Some(&user.access),
-            Some(json!({"mood": 0, "sleep_hours": 7})),
-        )
-        .await;
+    let (status, resp) =
+        app.call("POST", "/api/v1/checkins", Some(&user.access), Some(json!({"mood": 0, "sleep_hours": 7}))).await;
     assert_eq!(status, 422);
-    assert_eq!(
-        resp["error"]["details"]["fields"]["mood"],
-        "must be between 1 and 10"
-    );
+    assert_eq!(resp["error"]["details"]["fields"]["mood"], "must be between 1 and 10");
 }
 
 #[tokio::test]
 async fn signup_validation_names_email_and_password() {
     let app = TestApp::spawn().await;
     let (status, body) = app
-        .call(
-            "POST",
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({"email": "not-an-email", "password": "short"})),
-        )
+        .call("POST", "/api/v1/auth/signup", None, Some(json!({"email": "not-an-email", "password": "short"})))
         .await;
     assert_eq!(status, 422);
     assert_eq!(fields(&body), vec!["email", "password"]);
     let (status, body) = app
-        .call(
-            "POST",
-            "/api/v1/auth/signup",
-            None,
-            Some(json!({"email": "a@example.com", "password": "p".repeat(129)})),
-        )
+        .call("POST", "/api/v1/auth/signup", None, Some(json!({"email": "a@example.com", "password": "p".repeat(129)})))
         .await;
     assert_eq!((status, fields(&body)), (422, vec!["password".to_owned()]));
 }
@@ -173,44 +104,15 @@ async fn bodies_over_64_kib_are_413() {
 async fn unknown_routes_wrong_methods_and_bad_ids_answer_in_the_envelope() {
     let app = TestApp::spawn().await;
     let user = app.signup(&email("routes")).await;
-    let (status, body) = app
-        .call("GET", "/api/v1/nothing-here", Some(&user.access), None)
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
-    let (status, body) = app
-        .call("DELETE", "/api/v1/checkins", Some(&user.access), None)
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (405, Some("method_not_allowed"))
-    );
-    let (status, body) = app
-        .call(
-            "GET",
-            "/api/v1/insights/not-a-uuid",
-            Some(&user.access),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
-    let (status, body) = app
-        .call(
-            "GET",
-            &format!("/api/v1/insights/{}", uuid::Uuid::now_v7()),
-            Some(&user.access),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    let (status, body) = app.call("GET", "/api/v1/nothing-here", Some(&user.access), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, body) = app.call("DELETE", "/api/v1/checkins", Some(&user.access), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (405, Some("method_not_allowed")));
+    let (status, body) = app.call("GET", "/api/v1/insights/not-a-uuid", Some(&user.access), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, body) =
+        app.call("GET", &format!("/api/v1/insights/{}", uuid::Uuid::now_v7()), Some(&user.access), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
 }
 
 #[tokio::test]
@@ -226,14 +128,7 @@ async fn list_parameters_outside_the_contract_are_422() {
         ("range=week", "range"),
         ("cursor=bogus", "cursor"),
     ] {
-        let (status, body) = app
-            .call(
-                "GET",
-                &format!("/api/v1/checkins?{query}"),
-                Some(&user.access),
-                None,
-            )
-            .await;
+        let (status, body) = app.call("GET", &format!("/api/v1/checkins?{query}"), Some(&user.access), None).await;
         assert_eq!(status, 422, "{query}: {body}");
         assert_eq!(fields(&body), vec![field.to_owned()], "{query}");
     }
@@ -242,25 +137,9 @@ async fn list_parameters_outside_the_contract_are_422() {
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_echoes_the_clients() {
     let app = TestApp::spawn().await;
-    let resp = app
-        .http
-        .get(app.url("/health"))
-        .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(
-        resp.headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
-        Some("abc-123")
-    );
-    let resp = app
-        .http
-        .get(app.url("/api/v1/nowhere"))
-        .send()
-        .await
-        .expect("send");
+    let resp = app.http.get(app.url("/health")).header("x-request-id", "abc-123").send().await.expect("send");
+    assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("abc-123"));
+    let resp = app.http.get(app.url("/api/v1/nowhere")).send().await.expect("send");
     assert!(resp.headers().get("x-request-id").is_some());
 }
 
@@ -275,37 +154,17 @@ async fn operations_endpoints_answer_without_the_envelope() {
     assert_eq!(body["checks"]["redis"], "ok");
 
     app.signup(&email("metrics")).await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
+    let text = app.http.get(app.url("/metrics")).send().await.expect("send").text().await.expect("text");
     assert!(text.contains("mindwell_http_requests_total"), "{text}");
     assert!(text.contains("mindwell_http_request_duration_seconds_bucket"));
 
     let (status, spec) = app.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(status, 200);
-    for path in [
-        "/api/v1/auth/signup",
-        "/api/v1/auth/refresh",
-        "/api/v1/checkins",
-        "/api/v1/insights/{id}",
-    ] {
-        assert!(
-            spec["paths"].get(path).is_some(),
-            "{path} missing from the OpenAPI document"
-        );
+    for path in ["/api/v1/auth/signup", "/api/v1/auth/refresh", "/api/v1/checkins", "/api/v1/insights/{id}"] {
+        assert!(spec["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     let mood = &spec["components"]["schemas"]["CheckinRequest"]["properties"]["mood"];
-    assert_eq!(
-        (mood["minimum"].as_f64(), mood["maximum"].as_f64()),
-        (Some(1.0), Some(10.0)),
-        "{mood}"
-    );
+    assert_eq!((mood["minimum"].as_f64(), mood["maximum"].as_f64()), (Some(1.0), Some(10.0)), "{mood}");
     let docs = app.http.get(app.url("/docs")).send().await.expect("send");
     assert_eq!(docs.status().as_u16(), 200);
 }

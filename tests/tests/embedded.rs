@@ -11,19 +11,12 @@ use mindwell_tests::{binary, repo_root};
 use serde_json::{Value, json};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_turns_a_checkin_into_an_insight() {
-    let data = std::env::temp_dir().join(format!(
-        "mindwell-embedded-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let data = std::env::temp_dir().join(format!("mindwell-embedded-{}", uuid::Uuid::new_v4().simple()));
     let port = free_port();
     let root = repo_root();
     let mut api = Command::new(binary("mindwell-api"))
@@ -35,8 +28,7 @@ async fn the_embedded_default_turns_a_checkin_into_an_insight() {
         .env("MINDWELL_MODEL_DIR", root.join("model-assets"))
         .env(
             "ORT_DYLIB_PATH",
-            std::env::var("ORT_DYLIB_PATH")
-                .map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), Into::into),
+            std::env::var("ORT_DYLIB_PATH").map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), Into::into),
         )
         .env("MINDWELL_BCRYPT_COST", "4")
         .env("MINDWELL_COOKIE_SECURE", "false")
@@ -47,32 +39,13 @@ async fn the_embedded_default_turns_a_checkin_into_an_insight() {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while http
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .ok()
-        .map(|r| r.status().as_u16())
-        != Some(200)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the embedded API did not become ready"
-        );
-        assert!(
-            api.try_wait().expect("poll").is_none(),
-            "mindwell-api exited early"
-        );
+    while http.get(format!("{base}/health/ready")).send().await.ok().map(|r| r.status().as_u16()) != Some(200) {
+        assert!(Instant::now() < deadline, "the embedded API did not become ready");
+        assert!(api.try_wait().expect("poll").is_none(), "mindwell-api exited early");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let ready: Value = http
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .expect("ready")
-        .json()
-        .await
-        .expect("json");
+    let ready: Value =
+        http.get(format!("{base}/health/ready")).send().await.expect("ready").json().await.expect("json");
     assert_eq!(ready["checks"]["redis"], "embedded");
 
     let signup: Value = http
@@ -84,26 +57,18 @@ async fn the_embedded_default_turns_a_checkin_into_an_insight() {
         .json()
         .await
         .expect("json");
-    let token = signup["data"]["tokens"]["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = signup["data"]["tokens"]["access_token"].as_str().expect("token").to_owned();
     let created: Value = http
         .post(format!("{base}/api/v1/checkins"))
         .bearer_auth(&token)
-        .json(
-            &json!({"mood": 8, "sleep_hours": 7, "notes": "A calm and happy evening with family."}),
-        )
+        .json(&json!({"mood": 8, "sleep_hours": 7, "notes": "A calm and happy evening with family."}))
         .send()
         .await
         .expect("checkin")
         .json()
         .await
         .expect("json");
-    let analysis = created["data"]["analysis_id"]
-        .as_str()
-        .expect("analysis id")
-        .to_owned();
+    let analysis = created["data"]["analysis_id"].as_str().expect("analysis id").to_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
     let insight = loop {
         let body: Value = http
@@ -118,31 +83,20 @@ async fn the_embedded_default_turns_a_checkin_into_an_insight() {
         if body["data"]["status"] == "completed" || body["data"]["status"] == "failed" {
             break body["data"].clone();
         }
-        assert!(
-            Instant::now() < deadline,
-            "insight still {}",
-            body["data"]["status"]
-        );
+        assert!(Instant::now() < deadline, "insight still {}", body["data"]["status"]);
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(insight["status"], "completed", "{insight}");
     assert_eq!(insight["labels"]["sentiment"]["label"], "positive");
 
     // SIGTERM: the API and its worker stop cleanly.
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(api.id().to_string())
-        .status()
-        .expect("kill");
+    Command::new("kill").arg("-TERM").arg(api.id().to_string()).status().expect("kill");
     let deadline = Instant::now() + Duration::from_secs(40);
     let status = loop {
         if let Some(s) = api.try_wait().expect("poll") {
             break s;
         }
-        assert!(
-            Instant::now() < deadline,
-            "mindwell-api did not stop on SIGTERM"
-        );
+        assert!(Instant::now() < deadline, "mindwell-api did not stop on SIGTERM");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(status.success(), "{status}");

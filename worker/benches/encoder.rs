@@ -30,10 +30,8 @@ fn rate(p: &mut Pipeline, note: &str, batch: usize, notes: usize) -> f64 {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dylib = std::env::var("ORT_DYLIB_PATH").map_or_else(
-        |_| root.join(".ort/libonnxruntime.so.1.31.1"),
-        PathBuf::from,
-    );
+    let dylib =
+        std::env::var("ORT_DYLIB_PATH").map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), PathBuf::from);
     inference::runtime(&dylib).expect("ONNX Runtime");
     let active = ActiveModels::resolve(&root.join("model-assets")).expect("active models");
     let mut p = Pipeline::load(&active, 1).expect("load models");
@@ -46,14 +44,7 @@ fn main() {
             let r = rate(&mut p, note, batch, n);
             println!(
                 "{:<28} {batch:>8} {r:>12.1}",
-                format!(
-                    "{name} ({} tokens)",
-                    if name == "short" {
-                        tokens[0]
-                    } else {
-                        tokens[1]
-                    }
-                )
+                format!("{name} ({} tokens)", if name == "short" { tokens[0] } else { tokens[1] })
             );
         }
     }

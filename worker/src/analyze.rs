@@ -15,8 +15,8 @@ use mindwell_shared::{
     now,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait, prelude::Expr, sea_query::ExprTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait, prelude::Expr, sea_query::ExprTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -62,10 +62,7 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     // Claim this run: queued/running -> running, attempts + 1. Nothing to do otherwise.
     let claimed = analyses::Entity::update_many()
         .col_expr(analyses::Column::Status, Expr::value(status::RUNNING))
-        .col_expr(
-            analyses::Column::Attempts,
-            Expr::col(analyses::Column::Attempts).add(1),
-        )
+        .col_expr(analyses::Column::Attempts, Expr::col(analyses::Column::Attempts).add(1))
         .col_expr(analyses::Column::StartedAt, Expr::value(now()))
         .col_expr(analyses::Column::UpdatedAt, Expr::value(now()))
         .filter(analyses::Column::Id.eq(job.analysis_id))
@@ -84,13 +81,7 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     // Rules that need no model go first, so crisis language is flagged even if
     // inference fails below.
     let crisis = crisis::detect(&checkin.notes);
-    let drafts = rules::rule_alerts(
-        checkin.mood,
-        checkin.sleep_hours,
-        &crisis,
-        &history,
-        &ctx.rules,
-    );
+    let drafts = rules::rule_alerts(checkin.mood, checkin.sleep_hours, &crisis, &history, &ctx.rules);
     insert_alerts(db, &checkin, job.analysis_id, &drafts).await?;
 
     let started = Instant::now();
@@ -98,10 +89,7 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     let text = if notes.is_empty() {
         None
     } else {
-        let scores = ctx
-            .models
-            .run(move |p| p.text_scores(&[notes.as_str()]))
-            .await?;
+        let scores = ctx.models.run(move |p| p.text_scores(&[notes.as_str()])).await?;
         scores.into_iter().next()
     };
     let text_secs = started.elapsed().as_secs_f64();
@@ -137,15 +125,9 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     let txn = db.begin().await?;
     let done = analyses::Entity::update_many()
         .col_expr(analyses::Column::Status, Expr::value(status::COMPLETED))
-        .col_expr(
-            analyses::Column::ModelVersion,
-            Expr::value(ctx.models.version.to_string()),
-        )
+        .col_expr(analyses::Column::ModelVersion, Expr::value(ctx.models.version.to_string()))
         .col_expr(analyses::Column::Summary, Expr::value(summary))
-        .col_expr(
-            analyses::Column::Labels,
-            Expr::value(serde_json::to_value(&labels).unwrap_or_default()),
-        )
+        .col_expr(analyses::Column::Labels, Expr::value(serde_json::to_value(&labels).unwrap_or_default()))
         .col_expr(analyses::Column::Confidence, Expr::value(confidence))
         .col_expr(analyses::Column::RawFeatures, Expr::value(raw))
         .col_expr(analyses::Column::Error, Expr::value(Option::<String>::None))
@@ -165,11 +147,7 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
 }
 
 /// Marks the analysis `failed` with `error`, when its job is dead.
-pub async fn mark_failed(
-    db: &DatabaseConnection,
-    analysis_id: Uuid,
-    error: &str,
-) -> Result<(), DbErr> {
+pub async fn mark_failed(db: &DatabaseConnection, analysis_id: Uuid, error: &str) -> Result<(), DbErr> {
     analyses::Entity::update_many()
         .col_expr(analyses::Column::Status, Expr::value(status::FAILED))
         .col_expr(analyses::Column::Error, Expr::value(error.to_owned()))
@@ -243,11 +221,7 @@ async fn insert_alerts<C: ConnectionTrait>(
 
 fn neutral_text() -> TextScores {
     TextScores {
-        sentiment: vec![
-            ("negative".into(), 0.0),
-            ("neutral".into(), 1.0),
-            ("positive".into(), 0.0),
-        ],
+        sentiment: vec![("negative".into(), 0.0), ("neutral".into(), 1.0), ("positive".into(), 0.0)],
         valence: 0.0,
         emotions: vec![("neutral".into(), 1.0)],
         tokens: 0,
@@ -282,30 +256,15 @@ fn round3(v: f32) -> f64 {
 /// models' top-class probabilities.
 fn labels(text: &TextScores, risk: &RiskScores) -> (Labels, f64) {
     let top = |v: &[(String, f32)]| {
-        v.iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .cloned()
-            .unwrap_or_else(|| ("neutral".into(), 0.0))
+        v.iter().max_by(|a, b| a.1.total_cmp(&b.1)).cloned().unwrap_or_else(|| ("neutral".into(), 0.0))
     };
     let (sentiment, s_score) = top(&text.sentiment);
     let (stress_level, r_score) = top(&risk.levels);
-    let p = |name: &str| {
-        risk.levels
-            .iter()
-            .find(|(l, _)| l == name)
-            .map_or(0.0, |(_, p)| *p)
-    };
+    let p = |name: &str| risk.levels.iter().find(|(l, _)| l == name).map_or(0.0, |(_, p)| *p);
     let risk_score = (p("high") + 0.5 * p("moderate")).clamp(0.0, 1.0);
     let labels = Labels {
-        sentiment: Sentiment {
-            label: sentiment,
-            score: round3(s_score),
-        },
-        emotions: text
-            .emotions
-            .iter()
-            .map(|(l, p)| (l.clone(), round3(*p)))
-            .collect(),
+        sentiment: Sentiment { label: sentiment, score: round3(s_score) },
+        emotions: text.emotions.iter().map(|(l, p)| (l.clone(), round3(*p))).collect(),
         stress_level,
         risk_score: round3(risk_score),
     };
@@ -321,11 +280,7 @@ fn summary(checkin: &checkins::Model, labels: &Labels, has_notes: bool) -> Strin
         .filter(|(_, p)| **p >= 0.3)
         .map(|(name, _)| format!(", mostly {name}"));
     let tone = if has_notes {
-        format!(
-            "Your notes read {}{}. ",
-            labels.sentiment.label,
-            emotion.unwrap_or_default()
-        )
+        format!("Your notes read {}{}. ", labels.sentiment.label, emotion.unwrap_or_default())
     } else {
         String::new()
     };

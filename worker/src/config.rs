@@ -59,31 +59,17 @@ impl WorkerConfig {
         let defaults = AlertRules::default();
         Ok(Self {
             backends: Backends::from_env()?,
-            model_dir: PathBuf::from(
-                var("MINDWELL_MODEL_DIR").unwrap_or_else(|| "model-assets".into()),
-            ),
-            ort_dylib: PathBuf::from(
-                var("ORT_DYLIB_PATH").unwrap_or_else(|| ".ort/libonnxruntime.so.1.31.1".into()),
-            ),
+            model_dir: PathBuf::from(var("MINDWELL_MODEL_DIR").unwrap_or_else(|| "model-assets".into())),
+            ort_dylib: PathBuf::from(var("ORT_DYLIB_PATH").unwrap_or_else(|| ".ort/libonnxruntime.so.1.31.1".into())),
             concurrency: parse_var("MINDWELL_WORKER_CONCURRENCY", 4usize)?.max(1),
             inference_threads: parse_var("MINDWELL_INFERENCE_THREADS", 1usize)?.max(1),
-            poll_interval: Duration::from_millis(
-                parse_var("MINDWELL_WORKER_POLL_MS", 50u64)?.max(5),
-            ),
-            max_attempts: parse_var("MINDWELL_JOB_MAX_ATTEMPTS", AnalyzeCheckin::MAX_ATTEMPTS)?
-                .max(1),
+            poll_interval: Duration::from_millis(parse_var("MINDWELL_WORKER_POLL_MS", 50u64)?.max(5)),
+            max_attempts: parse_var("MINDWELL_JOB_MAX_ATTEMPTS", AnalyzeCheckin::MAX_ATTEMPTS)?.max(1),
             rules: AlertRules {
-                low_sleep_hours: parse_var(
-                    "MINDWELL_ALERT_LOW_SLEEP_HOURS",
-                    defaults.low_sleep_hours,
-                )?,
-                critical_sleep_hours: parse_var(
-                    "MINDWELL_ALERT_CRITICAL_SLEEP_HOURS",
-                    defaults.critical_sleep_hours,
-                )?,
+                low_sleep_hours: parse_var("MINDWELL_ALERT_LOW_SLEEP_HOURS", defaults.low_sleep_hours)?,
+                critical_sleep_hours: parse_var("MINDWELL_ALERT_CRITICAL_SLEEP_HOURS", defaults.critical_sleep_hours)?,
                 mood_drop: parse_var("MINDWELL_ALERT_MOOD_DROP", defaults.mood_drop)?,
-                crisis_resources: var("MINDWELL_CRISIS_RESOURCES")
-                    .unwrap_or(defaults.crisis_resources),
+                crisis_resources: var("MINDWELL_CRISIS_RESOURCES").unwrap_or(defaults.crisis_resources),
             },
         })
     }

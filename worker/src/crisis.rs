@@ -68,11 +68,7 @@ fn normalise(text: &str) -> String {
 /// The crisis phrases found in `text` (empty when none).
 pub fn detect(text: &str) -> Vec<&'static str> {
     let norm = normalise(text);
-    PHRASES
-        .iter()
-        .copied()
-        .filter(|phrase| norm.contains(&format!(" {phrase} ")))
-        .collect()
+    PHRASES.iter().copied().filter(|phrase| norm.contains(&format!(" {phrase} "))).collect()
 }
 
 #[cfg(test)]
@@ -82,10 +78,7 @@ mod tests {
     #[test]
     fn finds_phrases_whatever_the_case_and_punctuation() {
         assert_eq!(detect("I want to END my life."), vec!["end my life"]);
-        assert_eq!(
-            detect("i don't want to live anymore"),
-            vec!["dont want to live"]
-        );
+        assert_eq!(detect("i don't want to live anymore"), vec!["dont want to live"]);
         assert_eq!(detect("thinking about self-harm again"), vec!["self harm"]);
     }
 

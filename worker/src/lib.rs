@@ -27,24 +27,11 @@ where
     inference::runtime(&config.ort_dylib)?;
     let active = ActiveModels::resolve(&config.model_dir)?;
     let pool_size = config.inference_threads;
-    let models =
-        tokio::task::spawn_blocking(move || PipelinePool::load(&active, pool_size, 1)).await??;
+    let models = tokio::task::spawn_blocking(move || PipelinePool::load(&active, pool_size, 1)).await??;
     tracing::info!(version = %models.version, "models loaded");
     let connections = u32::try_from(config.concurrency + 2).unwrap_or(8);
     let db = db::connect(&config.backends.database, connections).await?;
     let queue = QueueConn::connect(&config.backends).await?;
-    let ctx = Arc::new(JobContext {
-        db,
-        models,
-        rules: config.rules.clone(),
-        max_attempts: config.max_attempts,
-    });
-    runner::run(
-        queue,
-        ctx,
-        config.concurrency,
-        config.poll_interval,
-        shutdown,
-    )
-    .await
+    let ctx = Arc::new(JobContext { db, models, rules: config.rules.clone(), max_attempts: config.max_attempts });
+    runner::run(queue, ctx, config.concurrency, config.poll_interval, shutdown).await
 }

@@ -104,28 +104,16 @@ mod tests {
     fn sleep_below_five_warns_and_below_three_is_critical() {
         let r = AlertRules::default();
         let h = History::default();
-        assert_eq!(
-            kinds(&rule_alerts(6, 4.9, &[], &h, &r)),
-            vec![("low_sleep", "warning")]
-        );
-        assert_eq!(
-            kinds(&rule_alerts(6, 2.5, &[], &h, &r)),
-            vec![("low_sleep", "critical")]
-        );
+        assert_eq!(kinds(&rule_alerts(6, 4.9, &[], &h, &r)), vec![("low_sleep", "warning")]);
+        assert_eq!(kinds(&rule_alerts(6, 2.5, &[], &h, &r)), vec![("low_sleep", "critical")]);
         assert!(rule_alerts(6, 5.0, &[], &h, &r).is_empty());
     }
 
     #[test]
     fn mood_three_below_the_weekly_average_is_a_drop() {
         let r = AlertRules::default();
-        let h = History {
-            moods: vec![8.0, 7.0],
-            sleeps: vec![7.0, 7.0],
-        };
-        assert_eq!(
-            kinds(&rule_alerts(4, 7.0, &[], &h, &r)),
-            vec![("mood_drop", "warning")]
-        );
+        let h = History { moods: vec![8.0, 7.0], sleeps: vec![7.0, 7.0] };
+        assert_eq!(kinds(&rule_alerts(4, 7.0, &[], &h, &r)), vec![("mood_drop", "warning")]);
         assert!(rule_alerts(5, 7.0, &[], &h, &r).is_empty());
         assert!(rule_alerts(1, 7.0, &[], &History::default(), &r).is_empty());
     }

@@ -34,35 +34,28 @@ async fn handle(job: AnalyzeCheckin, ctx: Data<SharedContext>) -> Result<(), Box
     let started = Instant::now();
     let result = analyze::run(&job, &ctx).await;
     let secs = started.elapsed().as_secs_f64();
-    metrics::histogram!("mindwell_job_duration_seconds", "job" => AnalyzeCheckin::NAME)
-        .record(secs);
+    metrics::histogram!("mindwell_job_duration_seconds", "job" => AnalyzeCheckin::NAME).record(secs);
     match result {
         Ok(outcome) => {
-            let label = if outcome == Outcome::Completed {
-                "succeeded"
-            } else {
-                "skipped"
-            };
+            let label = if outcome == Outcome::Completed { "succeeded" } else { "skipped" };
             metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => label).increment(1);
             tracing::info!(analysis_id = %job.analysis_id, outcome = label, secs, "job done");
             Ok(())
         }
         Err(err) => {
-            let attempts = analyze::attempts(&ctx.db, job.analysis_id)
-                .await
-                .unwrap_or(0);
+            let attempts = analyze::attempts(&ctx.db, job.analysis_id).await.unwrap_or(0);
             if attempts >= ctx.max_attempts {
                 tracing::error!(analysis_id = %job.analysis_id, attempts, error = %err, "job dead");
-                if let Err(e) =
-                    analyze::mark_failed(&ctx.db, job.analysis_id, &err.to_string()).await
-                {
+                if let Err(e) = analyze::mark_failed(&ctx.db, job.analysis_id, &err.to_string()).await {
                     tracing::error!(analysis_id = %job.analysis_id, error = %e, "could not mark the analysis failed");
                 }
-                metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "dead").increment(1);
+                metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "dead")
+                    .increment(1);
                 Err(AbortError::new(err).into())
             } else {
                 tracing::warn!(analysis_id = %job.analysis_id, attempts, error = %err, "job failed; will retry");
-                metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "retried").increment(1);
+                metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "retried")
+                    .increment(1);
                 Err(err.into())
             }
         }
@@ -84,12 +77,8 @@ where
     tracing::info!(worker = %name, concurrency, "worker starting");
     match queue.backend.clone() {
         Backend::Redis(conn) => {
-            let config = queue
-                .redis_config::<AnalyzeCheckin>()
-                .batch_size(concurrency);
-            let storage = RedisStorage::<AnalyzeCheckin>::new(conn)
-                .with_config(config)
-                .poll_with_interval(poll);
+            let config = queue.redis_config::<AnalyzeCheckin>().batch_size(concurrency);
+            let storage = RedisStorage::<AnalyzeCheckin>::new(conn).with_config(config).poll_with_interval(poll);
             WorkerBuilder::new(name)
                 .backend(storage)
                 .concurrency(concurrency)
@@ -102,12 +91,8 @@ where
                 .await?;
         }
         Backend::Sqlite(pool) => {
-            let config = queue
-                .sqlite_config::<AnalyzeCheckin>()
-                .batch_size(concurrency);
-            let storage = SqliteStorage::<AnalyzeCheckin>::new(&pool)
-                .with_config(config)
-                .poll_with_interval(poll);
+            let config = queue.sqlite_config::<AnalyzeCheckin>().batch_size(concurrency);
+            let storage = SqliteStorage::<AnalyzeCheckin>::new(&pool).with_config(config).poll_with_interval(poll);
             WorkerBuilder::new(name)
                 .backend(storage)
                 .concurrency(concurrency)

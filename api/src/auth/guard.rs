@@ -40,24 +40,13 @@ impl AuthUser {
 /// Documents bearer authentication in the OpenAPI document.
 #[derive(SecurityScheme)]
 #[oai(rename = "bearer", ty = "bearer", bearer_format = "JWT")]
-#[expect(
-    dead_code,
-    reason = "only registers the scheme in the OpenAPI document"
-)]
+#[expect(dead_code, reason = "only registers the scheme in the OpenAPI document")]
 struct BearerScheme(Bearer);
 
 /// Documents cookie authentication in the OpenAPI document.
 #[derive(SecurityScheme)]
-#[oai(
-    rename = "cookie",
-    ty = "api_key",
-    key_name = "access_token",
-    key_in = "cookie"
-)]
-#[expect(
-    dead_code,
-    reason = "only registers the scheme in the OpenAPI document"
-)]
+#[oai(rename = "cookie", ty = "api_key", key_name = "access_token", key_in = "cookie")]
+#[expect(dead_code, reason = "only registers the scheme in the OpenAPI document")]
 struct CookieScheme(ApiKey);
 
 /// Extracts and checks the caller's access token; 401 `unauthorized` otherwise.
@@ -66,11 +55,7 @@ pub struct Auth(pub AuthUser);
 
 /// The raw access token a request presents, if any.
 pub fn presented_token(req: &Request) -> Option<String> {
-    if let Some(h) = req
-        .headers()
-        .get(poem::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-    {
+    if let Some(h) = req.headers().get(poem::http::header::AUTHORIZATION).and_then(|h| h.to_str().ok()) {
         let mut parts = h.splitn(2, ' ');
         if let (Some(scheme), Some(token)) = (parts.next(), parts.next())
             && scheme.eq_ignore_ascii_case("bearer")
@@ -79,22 +64,14 @@ pub fn presented_token(req: &Request) -> Option<String> {
         }
         return None;
     }
-    req.cookie()
-        .get("access_token")
-        .map(|c| c.value_str().to_owned())
+    req.cookie().get("access_token").map(|c| c.value_str().to_owned())
 }
 
 /// Verifies `token` and checks it against the revocation store.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let claims = state.jwt.verify(token)?;
-    let revoked = state
-        .kv
-        .get_many(&[
-            keys::jti(claims.jti),
-            keys::family(claims.fam),
-            keys::not_before(claims.sub),
-        ])
-        .await?;
+    let revoked =
+        state.kv.get_many(&[keys::jti(claims.jti), keys::family(claims.fam), keys::not_before(claims.sub)]).await?;
     if revoked[0].is_some() || revoked[1].is_some() {
         return Err(ApiError::Unauthorized);
     }
@@ -103,11 +80,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     {
         return Err(ApiError::Unauthorized);
     }
-    Ok(AuthUser {
-        id: claims.sub,
-        role: claims.role.clone(),
-        claims,
-    })
+    Ok(AuthUser { id: claims.sub, role: claims.role.clone(), claims })
 }
 
 impl<'a> ApiExtractor<'a> for Auth {
@@ -129,9 +102,7 @@ impl<'a> ApiExtractor<'a> for Auth {
         _body: &mut poem::RequestBody,
         _opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let state = req
-            .data::<AppState>()
-            .ok_or_else(|| ApiError::Internal("state missing".into()))?;
+        let state = req.data::<AppState>().ok_or_else(|| ApiError::Internal("state missing".into()))?;
         let token = presented_token(req).ok_or(ApiError::Unauthorized)?;
         Ok(Self(authenticate(state, &token).await?))
     }

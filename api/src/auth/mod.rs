@@ -14,8 +14,8 @@ use mindwell_shared::{
 use poem::{Request, web::cookie::CookieJar};
 use poem_openapi::{Object, OpenApi, Tags};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -113,27 +113,17 @@ crate::body::schema_as!(Signup, SignupRequest);
 
 impl FromJson for Signup {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
-        let email = f
-            .string("email")
-            .and_then(|e| Email::parse(&e).map_err(|r| f.error("email", r)).ok());
-        let password = f
-            .string("password")
-            .and_then(|p| Password::parse(p).map_err(|r| f.error("password", r)).ok());
-        let full_name =
-            f.opt_string("full_name")
-                .and_then(|n| match n.map(|s| s.trim().to_owned()) {
-                    Some(s) if s.chars().count() > 200 => {
-                        f.error("full_name", "must be at most 200 characters");
-                        None
-                    }
-                    Some(s) if s.is_empty() => Some(None),
-                    other => Some(other),
-                });
-        Some(Self {
-            email: email?,
-            password: password?,
-            full_name: full_name?,
-        })
+        let email = f.string("email").and_then(|e| Email::parse(&e).map_err(|r| f.error("email", r)).ok());
+        let password = f.string("password").and_then(|p| Password::parse(p).map_err(|r| f.error("password", r)).ok());
+        let full_name = f.opt_string("full_name").and_then(|n| match n.map(|s| s.trim().to_owned()) {
+            Some(s) if s.chars().count() > 200 => {
+                f.error("full_name", "must be at most 200 characters");
+                None
+            }
+            Some(s) if s.is_empty() => Some(None),
+            other => Some(other),
+        });
+        Some(Self { email: email?, password: password?, full_name: full_name? })
     }
 }
 
@@ -155,10 +145,7 @@ impl FromJson for Login {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
         let email = f.string("email");
         let password = f.string("password");
-        Some(Self {
-            email: email?.trim().to_lowercase(),
-            password: password?,
-        })
+        Some(Self { email: email?.trim().to_lowercase(), password: password? })
     }
 }
 
@@ -171,9 +158,7 @@ pub struct RefreshRequest {
 
 impl FromJson for RefreshRequest {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
-        Some(Self {
-            refresh_token: f.opt_string("refresh_token")?,
-        })
+        Some(Self { refresh_token: f.opt_string("refresh_token")? })
     }
 }
 
@@ -230,16 +215,8 @@ impl AuthApi {
         audit::record(&txn, Some(user.id), "user.signup", json!({})).await?;
         let tokens = start_login(&txn, &state, &user, Uuid::now_v7()).await?;
         txn.commit().await?;
-        tokens::set_cookies(
-            jar,
-            &state.config,
-            &tokens.access_token,
-            &tokens.refresh_token,
-        );
-        Ok(created(Session {
-            user: user.into(),
-            tokens,
-        }))
+        tokens::set_cookies(jar, &state.config, &tokens.access_token, &tokens.refresh_token);
+        Ok(created(Session { user: user.into(), tokens }))
     }
 
     /// Sign in with email and password.
@@ -253,21 +230,15 @@ impl AuthApi {
     ) -> Result<Reply<Session>, ApiError> {
         let l = body.value;
         rate_limit::check(&state, req, Some(&l.email)).await?;
-        let user = users::Entity::find()
-            .filter(users::Column::Email.eq(&l.email))
-            .one(&state.db)
-            .await?;
+        let user = users::Entity::find().filter(users::Column::Email.eq(&l.email)).one(&state.db).await?;
         let password = Password::parse(l.password).ok();
         // Always run bcrypt, against a dummy hash when the account is unknown.
-        let hash = user
-            .as_ref()
-            .map_or_else(|| state.dummy_hash.to_string(), |u| u.password_hash.clone());
+        let hash = user.as_ref().map_or_else(|| state.dummy_hash.to_string(), |u| u.password_hash.clone());
         let matches = match password {
             Some(p) => password::verify(p, hash).await?,
             None => {
                 let _ = password::verify(
-                    Password::parse("x".repeat(8))
-                        .map_err(|_| ApiError::Internal("dummy".into()))?,
+                    Password::parse("x".repeat(8)).map_err(|_| ApiError::Internal("dummy".into()))?,
                     hash,
                 )
                 .await;
@@ -275,18 +246,8 @@ impl AuthApi {
             }
         };
         let Some(user) = user.filter(|u| matches && !u.disabled) else {
-            let reason = if matches {
-                "disabled"
-            } else {
-                "bad_credentials"
-            };
-            audit::record(
-                &state.db,
-                None,
-                "auth.login_failed",
-                json!({ "reason": reason }),
-            )
-            .await?;
+            let reason = if matches { "disabled" } else { "bad_credentials" };
+            audit::record(&state.db, None, "auth.login_failed", json!({ "reason": reason })).await?;
             return Err(ApiError::InvalidCredentials);
         };
         let at = now();
@@ -299,20 +260,8 @@ impl AuthApi {
         audit::record(&txn, Some(user.id), "auth.login", json!({})).await?;
         let tokens = start_login(&txn, &state, &user, Uuid::now_v7()).await?;
         txn.commit().await?;
-        tokens::set_cookies(
-            jar,
-            &state.config,
-            &tokens.access_token,
-            &tokens.refresh_token,
-        );
-        Ok(ok(Session {
-            user: users::Model {
-                last_login: Some(at),
-                ..user
-            }
-            .into(),
-            tokens,
-        }))
+        tokens::set_cookies(jar, &state.config, &tokens.access_token, &tokens.refresh_token);
+        Ok(ok(Session { user: users::Model { last_login: Some(at), ..user }.into(), tokens }))
     }
 
     /// Trade a refresh token for new tokens; the old refresh token dies.
@@ -331,9 +280,7 @@ impl AuthApi {
             .refresh_token
             .or_else(|| jar.get("refresh_token").map(|c| c.value_str().to_owned()))
             .ok_or(ApiError::Unauthorized)?;
-        let token = find_refresh(&state, &presented)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let token = find_refresh(&state, &presented).await?.ok_or(ApiError::Unauthorized)?;
         if token.used_at.is_some() {
             revoke_family(&state, token.family_id, token.user_id).await?;
             return Err(ApiError::TokenReused);
@@ -361,12 +308,7 @@ impl AuthApi {
         }
         let tokens = start_login(&txn, &state, &user, token.family_id).await?;
         txn.commit().await?;
-        tokens::set_cookies(
-            jar,
-            &state.config,
-            &tokens.access_token,
-            &tokens.refresh_token,
-        );
+        tokens::set_cookies(jar, &state.config, &tokens.access_token, &tokens.refresh_token);
         Ok(ok(Refreshed { tokens }))
     }
 
@@ -385,10 +327,7 @@ impl AuthApi {
             Some(t) => Some(guard::authenticate(&state, &t).await?),
             None => None,
         };
-        let presented = body
-            .value
-            .refresh_token
-            .or_else(|| jar.get("refresh_token").map(|c| c.value_str().to_owned()));
+        let presented = body.value.refresh_token.or_else(|| jar.get("refresh_token").map(|c| c.value_str().to_owned()));
         let refresh = match presented {
             Some(t) => find_refresh(&state, &t).await?,
             None => None,
@@ -398,20 +337,14 @@ impl AuthApi {
         {
             return Err(ApiError::Unauthorized);
         }
-        let user_id = access
-            .as_ref()
-            .map(|a| a.id)
-            .or(refresh.as_ref().map(|r| r.user_id))
-            .ok_or(ApiError::Unauthorized)?;
+        let user_id =
+            access.as_ref().map(|a| a.id).or(refresh.as_ref().map(|r| r.user_id)).ok_or(ApiError::Unauthorized)?;
         if let Some(a) = &access {
             let ttl = a.claims.exp - chrono::Utc::now().timestamp() + 10;
             state.kv.set(&keys::jti(a.claims.jti), "1", ttl).await?;
         }
-        let families: Vec<Uuid> = access
-            .iter()
-            .map(|a| a.claims.fam)
-            .chain(refresh.iter().map(|r| r.family_id))
-            .collect();
+        let families: Vec<Uuid> =
+            access.iter().map(|a| a.claims.fam).chain(refresh.iter().map(|r| r.family_id)).collect();
         for family in families {
             refresh_tokens::Entity::update_many()
                 .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))
@@ -427,11 +360,7 @@ impl AuthApi {
 
     /// The signed-in user.
     #[oai(path = "/me", method = "get")]
-    async fn me(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth,
-    ) -> Result<Reply<User>, ApiError> {
+    async fn me(&self, state: poem::web::Data<&AppState>, auth: Auth) -> Result<Reply<User>, ApiError> {
         let user = users::Entity::find_by_id(auth.0.id)
             .one(&state.db)
             .await?
@@ -442,10 +371,7 @@ impl AuthApi {
 }
 
 /// The stored refresh token `presented` stands for, if any.
-async fn find_refresh(
-    state: &AppState,
-    presented: &str,
-) -> Result<Option<refresh_tokens::Model>, ApiError> {
+async fn find_refresh(state: &AppState, presented: &str) -> Result<Option<refresh_tokens::Model>, ApiError> {
     Ok(refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_refresh_token(presented)))
         .one(&state.db)
@@ -484,10 +410,7 @@ async fn start_login<C: ConnectionTrait>(
 
 /// Revokes every refresh token of a login and every access token issued in it.
 async fn revoke_family(state: &AppState, family: Uuid, user: Uuid) -> Result<(), ApiError> {
-    state
-        .kv
-        .set(&keys::family(family), "1", state.jwt.access_ttl + 10)
-        .await?;
+    state.kv.set(&keys::family(family), "1", state.jwt.access_ttl + 10).await?;
     let txn = state.db.begin().await?;
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))
@@ -495,13 +418,7 @@ async fn revoke_family(state: &AppState, family: Uuid, user: Uuid) -> Result<(),
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
-    audit::record(
-        &txn,
-        Some(user),
-        "auth.refresh_reuse",
-        json!({ "family_id": family }),
-    )
-    .await?;
+    audit::record(&txn, Some(user), "auth.refresh_reuse", json!({ "family_id": family })).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -20,15 +20,11 @@ impl Email {
             && email.len() <= 254
             && !domain.contains('@')
             && domain.contains('.')
-            && domain.split('.').all(|label| {
-                !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-            })
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'))
             && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err("must be a valid email address")
-        }
+        if valid { Ok(Self(email)) } else { Err("must be a valid email address") }
     }
 
     pub fn as_str(&self) -> &str {
@@ -84,10 +80,7 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(
-            Email::parse(" Ada@Example.COM ").map(|e| e.0),
-            Ok("ada@example.com".into())
-        );
+        assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.0), Ok("ada@example.com".into()));
         for bad in [
             "",
             "ada",

@@ -10,11 +10,8 @@ const WINDOW_SECS: i64 = 60;
 /// `MINDWELL_TRUST_PROXY` is on.
 fn client_ip(state: &AppState, req: &Request) -> String {
     if state.config.trust_proxy
-        && let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.split(',').next())
+        && let Some(ip) =
+            req.headers().get("x-forwarded-for").and_then(|h| h.to_str().ok()).and_then(|h| h.split(',').next())
     {
         return ip.trim().to_owned();
     }

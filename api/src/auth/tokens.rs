@@ -58,12 +58,7 @@ impl JwtKeys {
     }
 
     /// Signs a new access token for `user` in login `family`.
-    pub fn issue(
-        &self,
-        user: Uuid,
-        role: &str,
-        family: Uuid,
-    ) -> Result<(String, Claims), ApiError> {
+    pub fn issue(&self, user: Uuid, role: &str, family: Uuid) -> Result<(String, Claims), ApiError> {
         let iat = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user,
@@ -126,18 +121,14 @@ pub fn set_cookies(jar: &CookieJar, config: &ApiConfig, access: &str, refresh: &
     a.set_secure(config.cookie_secure);
     a.set_same_site(SameSite::Strict);
     a.set_path("/");
-    a.set_max_age(std::time::Duration::from_secs(
-        u64::try_from(config.access_ttl_secs).unwrap_or(900),
-    ));
+    a.set_max_age(std::time::Duration::from_secs(u64::try_from(config.access_ttl_secs).unwrap_or(900)));
     jar.add(a);
     let mut r = Cookie::new_with_str("refresh_token", refresh);
     r.set_http_only(true);
     r.set_secure(config.cookie_secure);
     r.set_same_site(SameSite::Strict);
     r.set_path("/api/v1/auth");
-    r.set_max_age(std::time::Duration::from_secs(
-        u64::try_from(config.refresh_ttl_secs).unwrap_or(86_400),
-    ));
+    r.set_max_age(std::time::Duration::from_secs(u64::try_from(config.refresh_ttl_secs).unwrap_or(86_400)));
     jar.add(r);
 }
 

@@ -25,11 +25,7 @@ pub struct SleepHours(f64);
 
 impl SleepHours {
     pub fn parse(h: f64) -> Result<Self, &'static str> {
-        if h.is_finite() && (0.0..=24.0).contains(&h) {
-            Ok(Self(h))
-        } else {
-            Err("must be between 0 and 24")
-        }
+        if h.is_finite() && (0.0..=24.0).contains(&h) { Ok(Self(h)) } else { Err("must be between 0 and 24") }
     }
     pub fn get(self) -> f64 {
         self.0
@@ -87,11 +83,7 @@ impl Meta {
     pub const MAX_BYTES: usize = 8 * 1024;
     pub fn parse(m: Map<String, Value>) -> Result<Self, &'static str> {
         let size = serde_json::to_vec(&m).map_or(usize::MAX, |v| v.len());
-        if size > Self::MAX_BYTES {
-            Err("must be at most 8 KiB of JSON")
-        } else {
-            Ok(Self(m))
-        }
+        if size > Self::MAX_BYTES { Err("must be at most 8 KiB of JSON") } else { Ok(Self(m)) }
     }
     pub fn into_value(self) -> Value {
         Value::Object(self.0)
@@ -105,9 +97,7 @@ mod tests {
     #[test]
     fn bounds_are_inclusive() {
         assert!(Mood::parse(1).is_ok() && Mood::parse(10).is_ok());
-        assert!(
-            Mood::parse(0).is_err() && Mood::parse(11).is_err() && Mood::parse(70_000).is_err()
-        );
+        assert!(Mood::parse(0).is_err() && Mood::parse(11).is_err() && Mood::parse(70_000).is_err());
         assert!(SleepHours::parse(0.0).is_ok() && SleepHours::parse(24.0).is_ok());
         assert!(
             SleepHours::parse(-0.1).is_err()
@@ -122,10 +112,7 @@ mod tests {
     fn times_may_carry_an_offset_but_not_run_ahead() {
         let now = Utc::now();
         let t = CheckinTime::parse("2026-01-01T10:00:00+05:30", now).map(CheckinTime::get);
-        assert_eq!(
-            t.map(|t| t.to_rfc3339()),
-            Ok("2026-01-01T04:30:00+00:00".into())
-        );
+        assert_eq!(t.map(|t| t.to_rfc3339()), Ok("2026-01-01T04:30:00+00:00".into()));
         let soon = (now + Duration::minutes(4)).to_rfc3339();
         let late = (now + Duration::minutes(6)).to_rfc3339();
         assert!(CheckinTime::parse(&soon, now).is_ok());

@@ -5,10 +5,7 @@ mod domain;
 use chrono::Duration;
 use mindwell_shared::{
     analysis::status,
-    entities::{
-        ai_analysis_results as analyses, daily_checkins as checkins, idempotency_keys,
-        user_settings,
-    },
+    entities::{ai_analysis_results as analyses, daily_checkins as checkins, idempotency_keys, user_settings},
     jobs::AnalyzeCheckin,
     now,
 };
@@ -19,8 +16,7 @@ use poem_openapi::{
     payload::Json,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -103,38 +99,19 @@ crate::body::schema_as!(NewCheckin, CheckinRequest);
 
 impl FromJson for NewCheckin {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
-        let mood = f
-            .int("mood")
-            .and_then(|n| Mood::parse(n).map_err(|r| f.error("mood", r)).ok());
-        let sleep = f.number("sleep_hours").and_then(|h| {
-            SleepHours::parse(h)
-                .map_err(|r| f.error("sleep_hours", r))
-                .ok()
-        });
-        let notes = f.opt_string("notes").and_then(|n| {
-            NoteText::parse(n.unwrap_or_default())
-                .map_err(|r| f.error("notes", r))
-                .ok()
-        });
+        let mood = f.int("mood").and_then(|n| Mood::parse(n).map_err(|r| f.error("mood", r)).ok());
+        let sleep =
+            f.number("sleep_hours").and_then(|h| SleepHours::parse(h).map_err(|r| f.error("sleep_hours", r)).ok());
+        let notes = f
+            .opt_string("notes")
+            .and_then(|n| NoteText::parse(n.unwrap_or_default()).map_err(|r| f.error("notes", r)).ok());
         let timestamp = f.opt_string("timestamp").and_then(|t| match t {
             None => Some(None),
-            Some(t) => CheckinTime::parse(&t, now())
-                .map(Some)
-                .map_err(|r| f.error("timestamp", r))
-                .ok(),
+            Some(t) => CheckinTime::parse(&t, now()).map(Some).map_err(|r| f.error("timestamp", r)).ok(),
         });
-        let meta = f.opt_object("meta").and_then(|m| {
-            Meta::parse(m.unwrap_or_default())
-                .map_err(|r| f.error("meta", r))
-                .ok()
-        });
-        Some(Self {
-            mood: mood?,
-            sleep: sleep?,
-            notes: notes?,
-            timestamp: timestamp?,
-            meta: meta?,
-        })
+        let meta =
+            f.opt_object("meta").and_then(|m| Meta::parse(m.unwrap_or_default()).map_err(|r| f.error("meta", r)).ok());
+        Some(Self { mood: mood?, sleep: sleep?, notes: notes?, timestamp: timestamp?, meta: meta? })
     }
 }
 
@@ -159,11 +136,7 @@ enum CreateResponse {
 }
 
 fn envelope(data: CheckinAccepted) -> Json<Envelope<CheckinAccepted>> {
-    Json(Envelope {
-        ok: true,
-        data,
-        error: None,
-    })
+    Json(Envelope { ok: true, data, error: None })
 }
 
 /// The check-in endpoints.
@@ -187,10 +160,7 @@ impl CheckinsApi {
         let user = auth.0.id;
         let key = match idempotency_key.0.map(|k| k.trim().to_owned()) {
             Some(k) if k.is_empty() || k.len() > 255 => {
-                return Err(ApiError::field(
-                    "Idempotency-Key",
-                    "must be 1 to 255 characters",
-                ));
+                return Err(ApiError::field("Idempotency-Key", "must be 1 to 255 characters"));
             }
             other => other,
         };
@@ -215,11 +185,7 @@ impl CheckinsApi {
         };
         let analysis_id = Uuid::now_v7();
         let request_id = req.data::<RequestId>().map(|r| r.0.clone());
-        let accepted = CheckinAccepted {
-            checkin: checkin.clone().into(),
-            analysis_id,
-            status: status::QUEUED.into(),
-        };
+        let accepted = CheckinAccepted { checkin: checkin.clone().into(), analysis_id, status: status::QUEUED.into() };
 
         let txn = state.db.begin().await?;
         if let Some(key) = &key {
@@ -228,16 +194,11 @@ impl CheckinsApi {
                 key: Set(key.clone()),
                 request_hash: Set(request_hash.clone()),
                 response_status: Set(202),
-                response_body: Set(
-                    poem_openapi::types::ToJSON::to_json(&accepted).unwrap_or_default()
-                ),
+                response_body: Set(poem_openapi::types::ToJSON::to_json(&accepted).unwrap_or_default()),
                 created_at: Set(at),
                 expires_at: Set(at + Duration::hours(24)),
             })
-            .on_conflict_do_nothing_on([
-                idempotency_keys::Column::UserId,
-                idempotency_keys::Column::Key,
-            ])
+            .on_conflict_do_nothing_on([idempotency_keys::Column::UserId, idempotency_keys::Column::Key])
             .exec(&txn)
             .await?;
             if !matches!(stored, sea_orm::TryInsertResult::Inserted(_)) {
@@ -247,14 +208,10 @@ impl CheckinsApi {
                 if let Some(replay) = replay(&state, user, key, &request_hash).await? {
                     return Ok(CreateResponse::Replayed(envelope(replay)));
                 }
-                return Err(ApiError::Conflict(
-                    "this Idempotency-Key is being used by another request".into(),
-                ));
+                return Err(ApiError::Conflict("this Idempotency-Key is being used by another request".into()));
             }
         }
-        checkins::Entity::insert(checkins::ActiveModel::from(checkin.clone()))
-            .exec_without_returning(&txn)
-            .await?;
+        checkins::Entity::insert(checkins::ActiveModel::from(checkin.clone())).exec_without_returning(&txn).await?;
         analyses::Entity::insert(analyses::ActiveModel {
             id: Set(analysis_id),
             checkin_id: Set(checkin.id),
@@ -279,19 +236,12 @@ impl CheckinsApi {
 
         // Stored first, enqueued second: if the queue is down the analysis stays
         // `queued` in the database, where the stale-job sweeper finds it.
-        let job = AnalyzeCheckin {
-            analysis_id,
-            checkin_id: checkin.id,
-            user_id: user,
-            request_id,
-        };
+        let job = AnalyzeCheckin { analysis_id, checkin_id: checkin.id, user_id: user, request_id };
         if let Err(e) = state.queue.push(job).await {
-            metrics::counter!("mindwell_enqueue_failures_total", "job" => "analyze_checkin")
-                .increment(1);
+            metrics::counter!("mindwell_enqueue_failures_total", "job" => "analyze_checkin").increment(1);
             tracing::error!(%analysis_id, error = %e, "could not enqueue the analysis; it stays queued");
         } else {
-            metrics::counter!("mindwell_jobs_enqueued_total", "job" => "analyze_checkin")
-                .increment(1);
+            metrics::counter!("mindwell_jobs_enqueued_total", "job" => "analyze_checkin").increment(1);
         }
         Ok(CreateResponse::Accepted(envelope(accepted)))
     }
@@ -321,15 +271,10 @@ impl CheckinsApi {
             .filter(checkins::Column::UserId.eq(auth.0.id))
             .filter(checkins::Column::Timestamp.gte(start));
         if let Some(c) = cursor {
-            query = query.filter(
-                Condition::any()
-                    .add(checkins::Column::Timestamp.lt(c.at))
-                    .add(
-                        Condition::all()
-                            .add(checkins::Column::Timestamp.eq(c.at))
-                            .add(checkins::Column::Id.lt(c.id)),
-                    ),
-            );
+            query =
+                query.filter(Condition::any().add(checkins::Column::Timestamp.lt(c.at)).add(
+                    Condition::all().add(checkins::Column::Timestamp.eq(c.at)).add(checkins::Column::Id.lt(c.id)),
+                ));
         }
         let mut rows = query
             .order_by_desc(checkins::Column::Timestamp)
@@ -339,21 +284,8 @@ impl CheckinsApi {
             .await?;
         let more = rows.len() as u64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(50));
-        let next_cursor = more
-            .then(|| {
-                rows.last().map(|r| {
-                    Cursor {
-                        at: r.timestamp,
-                        id: r.id,
-                    }
-                    .encode()
-                })
-            })
-            .flatten();
-        Ok(ok(Page {
-            items: rows.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        let next_cursor = more.then(|| rows.last().map(|r| Cursor { at: r.timestamp, id: r.id }.encode())).flatten();
+        Ok(ok(Page { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
     }
 }
 
@@ -364,26 +296,17 @@ async fn replay(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<CheckinAccepted>, ApiError> {
-    let Some(row) = idempotency_keys::Entity::find_by_id((user, key.to_owned()))
-        .one(&state.db)
-        .await?
-    else {
+    let Some(row) = idempotency_keys::Entity::find_by_id((user, key.to_owned())).one(&state.db).await? else {
         return Ok(None);
     };
     if row.expires_at <= now() {
-        idempotency_keys::Entity::delete_by_id((user, key.to_owned()))
-            .exec(&state.db)
-            .await?;
+        idempotency_keys::Entity::delete_by_id((user, key.to_owned())).exec(&state.db).await?;
         return Ok(None);
     }
     if row.request_hash != request_hash {
-        return Err(ApiError::Conflict(
-            "this Idempotency-Key was used with a different body".into(),
-        ));
+        return Err(ApiError::Conflict("this Idempotency-Key was used with a different body".into()));
     }
-    let parsed = <CheckinAccepted as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(
-        row.response_body,
-    ))
-    .map_err(|e| ApiError::Internal(format!("stored idempotent answer: {}", e.into_message())))?;
+    let parsed = <CheckinAccepted as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(row.response_body))
+        .map_err(|e| ApiError::Internal(format!("stored idempotent answer: {}", e.into_message())))?;
     Ok(Some(parsed))
 }

@@ -45,10 +45,7 @@ pub struct InsightLabels {
 impl From<analysis::Labels> for InsightLabels {
     fn from(l: analysis::Labels) -> Self {
         Self {
-            sentiment: SentimentLabel {
-                label: l.sentiment.label,
-                score: l.sentiment.score,
-            },
+            sentiment: SentimentLabel { label: l.sentiment.label, score: l.sentiment.score },
             emotions: l.emotions,
             stress_level: l.stress_level,
             risk_score: l.risk_score,
@@ -75,10 +72,7 @@ pub struct Insight {
 
 impl From<analyses::Model> for Insight {
     fn from(a: analyses::Model) -> Self {
-        let labels = a
-            .labels
-            .and_then(|v| serde_json::from_value::<analysis::Labels>(v).ok())
-            .map(Into::into);
+        let labels = a.labels.and_then(|v| serde_json::from_value::<analysis::Labels>(v).ok()).map(Into::into);
         Self {
             id: a.id,
             checkin_id: a.checkin_id,

@@ -44,8 +44,8 @@ impl Manifest {
     pub fn load_verified(dir: &Path) -> Result<Self, ModelError> {
         let path = dir.join("manifest.json");
         let raw = fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
-        let manifest: Manifest = serde_json::from_str(&raw)
-            .map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
+        let manifest: Manifest =
+            serde_json::from_str(&raw).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
         for (file, entry) in &manifest.files {
             let file_path = dir.join(file);
             let bytes = fs::read(&file_path).map_err(|e| ModelError::io(&file_path, e))?;
@@ -67,9 +67,7 @@ impl Manifest {
             .iter()
             .find(|p| p.name == output)
             .and_then(|p| p.labels.clone())
-            .ok_or_else(|| {
-                ModelError::Manifest(format!("{}: output {output:?} has no labels", self.name))
-            })
+            .ok_or_else(|| ModelError::Manifest(format!("{}: output {output:?} has no labels", self.name)))
     }
 
     /// `name@version`, as recorded in `model_version`.

@@ -31,11 +31,7 @@ pub enum ModelError {
     #[error("manifest: {0}")]
     Manifest(String),
     #[error("{file}: sha256 {actual} does not match the manifest's {expected}")]
-    Checksum {
-        file: String,
-        expected: String,
-        actual: String,
-    },
+    Checksum { file: String, expected: String, actual: String },
     #[error("tokenizer: {0}")]
     Tokenizer(String),
     #[error("model output: {0}")]
@@ -44,10 +40,7 @@ pub enum ModelError {
 
 impl ModelError {
     fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.display().to_string(),
-            source,
-        }
+        Self::Io { path: path.display().to_string(), source }
     }
 }
 
@@ -95,23 +88,14 @@ impl ActiveModels {
     pub fn resolve(model_dir: &Path) -> Result<Self, ModelError> {
         let path = model_dir.join("active.json");
         let raw = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
-        let active: std::collections::BTreeMap<String, String> = serde_json::from_str(&raw)
-            .map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
+        let active: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&raw).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
         let folder = |model: &str| {
             active
                 .get(model)
                 .map(|version| model_dir.join(model).join(version))
-                .ok_or_else(|| {
-                    ModelError::Manifest(format!(
-                        "{}: no active version of {model:?}",
-                        path.display()
-                    ))
-                })
+                .ok_or_else(|| ModelError::Manifest(format!("{}: no active version of {model:?}", path.display())))
         };
-        Ok(Self {
-            encoder: folder("encoder")?,
-            heads: folder("text-heads")?,
-            risk: folder("risk")?,
-        })
+        Ok(Self { encoder: folder("encoder")?, heads: folder("text-heads")?, risk: folder("risk")? })
     }
 }

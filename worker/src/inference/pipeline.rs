@@ -40,10 +40,7 @@ pub struct TextScores {
 impl TextScores {
     /// The probability of sentiment `label`.
     pub fn sentiment_of(&self, label: &str) -> f32 {
-        self.sentiment
-            .iter()
-            .find(|(l, _)| l == label)
-            .map_or(0.0, |(_, p)| *p)
+        self.sentiment.iter().find(|(l, _)| l == label).map_or(0.0, |(_, p)| *p)
     }
 }
 
@@ -69,9 +66,7 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("version", &self.version)
-            .finish_non_exhaustive()
+        f.debug_struct("Pipeline").field("version", &self.version).finish_non_exhaustive()
     }
 }
 
@@ -90,18 +85,12 @@ fn session(file: &Path, threads: usize) -> Result<Session, ModelError> {
 fn check_ports(manifest: &Manifest, session: &Session) -> Result<(), ModelError> {
     for port in &manifest.inputs {
         if !session.inputs().iter().any(|o| o.name() == port.name) {
-            return Err(ModelError::Manifest(format!(
-                "{}: the graph has no input {:?}",
-                manifest.name, port.name
-            )));
+            return Err(ModelError::Manifest(format!("{}: the graph has no input {:?}", manifest.name, port.name)));
         }
     }
     for port in &manifest.outputs {
         if !session.outputs().iter().any(|o| o.name() == port.name) {
-            return Err(ModelError::Manifest(format!(
-                "{}: the graph has no output {:?}",
-                manifest.name, port.name
-            )));
+            return Err(ModelError::Manifest(format!("{}: the graph has no output {:?}", manifest.name, port.name)));
         }
     }
     Ok(())
@@ -124,15 +113,11 @@ impl Pipeline {
         let heads_m = Manifest::load_verified(&active.heads)?;
         let risk_m = Manifest::load_verified(&active.risk)?;
 
-        let tok_file = active
-            .encoder
-            .join(enc_m.tokenizer.as_deref().unwrap_or("tokenizer.json"));
+        let tok_file = active.encoder.join(enc_m.tokenizer.as_deref().unwrap_or("tokenizer.json"));
         let mut tokenizer = Tokenizer::from_file(&tok_file)
             .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tok_file.display())))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..PaddingParams::default()
-        }));
+        tokenizer
+            .with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..PaddingParams::default() }));
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: enc_m.max_length.unwrap_or(256),
@@ -162,25 +147,14 @@ impl Pipeline {
     /// Mean-pooled, L2-normalised sentence embeddings, one row per text, and
     /// the number of real tokens of each.
     pub fn embed(&mut self, texts: &[&str]) -> Result<(Array2<f32>, Vec<usize>), ModelError> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        let encodings =
+            self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
         let batch = encodings.len();
-        let seq = encodings
-            .iter()
-            .map(|e| e.get_ids().len())
-            .max()
-            .unwrap_or(0);
+        let seq = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
         let mut ids = Array2::<i64>::zeros((batch, seq));
         let mut mask = Array2::<i64>::zeros((batch, seq));
         for (row, enc) in encodings.iter().enumerate() {
-            for (col, (&id, &m)) in enc
-                .get_ids()
-                .iter()
-                .zip(enc.get_attention_mask())
-                .enumerate()
-            {
+            for (col, (&id, &m)) in enc.get_ids().iter().zip(enc.get_attention_mask()).enumerate() {
                 ids[[row, col]] = i64::from(id);
                 mask[[row, col]] = i64::from(m);
             }
@@ -212,11 +186,7 @@ impl Pipeline {
             out /= count.max(1.0);
             let norm = out.dot(&out).sqrt().max(1e-12);
             out /= norm;
-            #[expect(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "a token count"
-            )]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a token count")]
             lengths.push(count as usize);
         }
         Ok((pooled, lengths))
@@ -228,42 +198,25 @@ impl Pipeline {
         self.heads_on(embeddings.view(), &lengths)
     }
 
-    fn heads_on(
-        &mut self,
-        embeddings: ArrayView2<'_, f32>,
-        lengths: &[usize],
-    ) -> Result<Vec<TextScores>, ModelError> {
-        let outputs = self
-            .heads
-            .run(ort::inputs!["embedding" => TensorRef::from_array_view(embeddings)?])?;
+    fn heads_on(&mut self, embeddings: ArrayView2<'_, f32>, lengths: &[usize]) -> Result<Vec<TextScores>, ModelError> {
+        let outputs = self.heads.run(ort::inputs!["embedding" => TensorRef::from_array_view(embeddings)?])?;
         let sentiment = outputs["sentiment"].try_extract_array::<f32>()?;
         let valence = outputs["valence"].try_extract_array::<f32>()?;
         let emotions = outputs["emotions"].try_extract_array::<f32>()?;
         let rows = embeddings.nrows();
-        let row = |a: &ndarray::ArrayViewD<'_, f32>,
-                   i: usize,
-                   labels: &[String]|
-         -> Result<Vec<(String, f32)>, ModelError> {
-            let r = a.index_axis(Axis(0), i);
-            if r.len() != labels.len() {
-                return Err(ModelError::Output(format!(
-                    "{} values for {} labels",
-                    r.len(),
-                    labels.len()
-                )));
-            }
-            Ok(labels.iter().cloned().zip(r.iter().copied()).collect())
-        };
+        let row =
+            |a: &ndarray::ArrayViewD<'_, f32>, i: usize, labels: &[String]| -> Result<Vec<(String, f32)>, ModelError> {
+                let r = a.index_axis(Axis(0), i);
+                if r.len() != labels.len() {
+                    return Err(ModelError::Output(format!("{} values for {} labels", r.len(), labels.len())));
+                }
+                Ok(labels.iter().cloned().zip(r.iter().copied()).collect())
+            };
         (0..rows)
             .map(|i| {
                 Ok(TextScores {
                     sentiment: row(&sentiment, i, &self.sentiment_labels)?,
-                    valence: valence
-                        .index_axis(Axis(0), i)
-                        .iter()
-                        .copied()
-                        .next()
-                        .unwrap_or(0.0),
+                    valence: valence.index_axis(Axis(0), i).iter().copied().next().unwrap_or(0.0),
                     emotions: row(&emotions, i, &self.emotion_labels)?,
                     tokens: lengths.get(i).copied().unwrap_or(0),
                 })
@@ -273,14 +226,9 @@ impl Pipeline {
 
     /// Stress-level probabilities for each feature row (see [`FEATURE_NAMES`]).
     pub fn risk(&mut self, features: &[[f32; 9]]) -> Result<Vec<RiskScores>, ModelError> {
-        let input = Array2::from_shape_vec(
-            (features.len(), 9),
-            features.iter().flatten().copied().collect(),
-        )
-        .map_err(|e| ModelError::Output(e.to_string()))?;
-        let outputs = self
-            .risk
-            .run(ort::inputs!["features" => TensorRef::from_array_view(&input)?])?;
+        let input = Array2::from_shape_vec((features.len(), 9), features.iter().flatten().copied().collect())
+            .map_err(|e| ModelError::Output(e.to_string()))?;
+        let outputs = self.risk.run(ort::inputs!["features" => TensorRef::from_array_view(&input)?])?;
         let probs = outputs["probabilities"].try_extract_array::<f32>()?;
         (0..features.len())
             .map(|i| {
@@ -292,14 +240,7 @@ impl Pipeline {
                         self.stress_labels.len()
                     )));
                 }
-                Ok(RiskScores {
-                    levels: self
-                        .stress_labels
-                        .iter()
-                        .cloned()
-                        .zip(r.iter().copied())
-                        .collect(),
-                })
+                Ok(RiskScores { levels: self.stress_labels.iter().cloned().zip(r.iter().copied()).collect() })
             })
             .collect()
     }

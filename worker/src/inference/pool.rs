@@ -18,25 +18,11 @@ pub struct PipelinePool {
 
 impl PipelinePool {
     /// Loads `size` pipelines of the active models.
-    pub fn load(
-        active: &ActiveModels,
-        size: usize,
-        threads_each: usize,
-    ) -> Result<Self, ModelError> {
+    pub fn load(active: &ActiveModels, size: usize, threads_each: usize) -> Result<Self, ModelError> {
         let size = size.max(1);
-        let pipelines = (0..size)
-            .map(|_| Pipeline::load(active, threads_each))
-            .collect::<Result<Vec<_>, _>>()?;
-        let version: Arc<str> = pipelines
-            .first()
-            .map(|p| p.version.clone())
-            .unwrap_or_default()
-            .into();
-        Ok(Self {
-            idle: Arc::new(Mutex::new(pipelines)),
-            permits: Arc::new(Semaphore::new(size)),
-            version,
-        })
+        let pipelines = (0..size).map(|_| Pipeline::load(active, threads_each)).collect::<Result<Vec<_>, _>>()?;
+        let version: Arc<str> = pipelines.first().map(|p| p.version.clone()).unwrap_or_default().into();
+        Ok(Self { idle: Arc::new(Mutex::new(pipelines)), permits: Arc::new(Semaphore::new(size)), version })
     }
 
     /// Runs `f` on a free pipeline, on tokio's blocking pool.
@@ -45,11 +31,7 @@ impl PipelinePool {
         T: Send + 'static,
         F: FnOnce(&mut Pipeline) -> Result<T, ModelError> + Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ModelError::Runtime("pipeline pool closed".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| ModelError::Runtime("pipeline pool closed".into()))?;
         let idle = self.idle.clone();
         tokio::task::spawn_blocking(move || {
             let mut pipeline = idle
