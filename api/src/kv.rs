@@ -66,6 +66,15 @@ impl Kv {
         Self { store: Store::Memory(Arc::default()), namespace: namespace.into() }
     }
 
+    /// The Redis pool, for callers that read keys outside the namespace
+    /// scheme (the job queue's own keys).
+    pub fn redis_pool(&self) -> Option<&Pool> {
+        match &self.store {
+            Store::Redis(pool) => Some(pool),
+            Store::Memory(_) => None,
+        }
+    }
+
     /// Whether the state is shared through Redis.
     pub fn is_redis(&self) -> bool {
         matches!(self.store, Store::Redis(_))

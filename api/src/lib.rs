@@ -4,19 +4,26 @@
 //! Errors: handlers return [`error::ApiError`]; start-up returns
 //! [`mindwell_shared::BootError`] or `anyhow` at the top.
 
+pub mod access;
+pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod checkins;
+pub mod coach;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod insights;
 pub mod kv;
+pub mod me;
 pub mod observability;
 pub mod paging;
 pub mod request_id;
 pub mod state;
+pub mod summaries;
 pub mod types;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -32,17 +39,47 @@ use poem_openapi::OpenApiService;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
+    admin::{AdminApi, JobsApi},
+    alerts::AlertsApi,
     auth::{AuthApi, guard::role, password},
     checkins::CheckinsApi,
+    coach::CoachApi,
     config::ApiConfig,
+    dashboard::DashboardApi,
     insights::InsightsApi,
     kv::Kv,
+    me::{MeApi, consents::ConsentsApi, settings::SettingsApi},
     state::AppState,
+    summaries::SummariesApi,
 };
 
+/// Every `/api/v1` resource.
+type Apis = (
+    AuthApi,
+    CheckinsApi,
+    InsightsApi,
+    DashboardApi,
+    AlertsApi,
+    (SettingsApi, ConsentsApi, MeApi),
+    SummariesApi,
+    CoachApi,
+    (AdminApi, JobsApi),
+);
+
 /// The OpenAPI service: every `/api/v1` resource.
-pub fn api_service() -> OpenApiService<(AuthApi, CheckinsApi, InsightsApi), ()> {
-    OpenApiService::new((AuthApi, CheckinsApi, InsightsApi), "MindWell API", "1.0.0")
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    let apis: Apis = (
+        AuthApi,
+        CheckinsApi,
+        InsightsApi,
+        DashboardApi,
+        AlertsApi,
+        (SettingsApi, ConsentsApi, MeApi),
+        SummariesApi,
+        CoachApi,
+        (AdminApi, JobsApi),
+    );
+    OpenApiService::new(apis, "MindWell API", "1.0.0")
         .description("REST API of MindWell. Every body under /api/v1 is an envelope: {ok, data, error}.")
 }
 

@@ -18,6 +18,19 @@ pub struct Page<T: ParseFromJSON + ToJSON> {
     pub next_cursor: Option<String>,
 }
 
+/// Cuts `rows` (fetched with `limit + 1`) to a page, with the cursor of its
+/// last row when more follow.
+pub fn page<R, T>(mut rows: Vec<R>, limit: u64, key: impl Fn(&R) -> Cursor) -> Page<T>
+where
+    T: From<R> + ParseFromJSON + ToJSON,
+{
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more { rows.last().map(|r| key(r).encode()) } else { None };
+    Page { items: rows.into_iter().map(Into::into).collect(), next_cursor }
+}
+
 /// `limit`: 1 to 100, default 50.
 pub fn limit(raw: Option<&str>) -> Result<u64, ApiError> {
     match raw {

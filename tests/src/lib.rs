@@ -341,3 +341,63 @@ impl Drop for WorkerHandle {
 pub fn email(tag: &str) -> String {
     format!("{tag}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }
+
+/// The bootstrap admin's credentials in [`TestApp::spawn_with_admin`].
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// See [`ADMIN_EMAIL`].
+pub const ADMIN_PASSWORD: &str = "admin password 1";
+
+impl TestApp {
+    /// An API with a bootstrap admin, and that admin's access token.
+    pub async fn spawn_with_admin() -> (Self, String) {
+        let app = Self::spawn_with(|c| {
+            c.admin = Some((ADMIN_EMAIL.into(), mindwell_api::config::Secret(ADMIN_PASSWORD.into())));
+        })
+        .await;
+        let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        (app, token)
+    }
+
+    /// Signs in; returns the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) =
+            self.call("POST", "/api/v1/auth/login", None, Some(json!({"email": email, "password": password}))).await;
+        assert_eq!(status, 200, "login failed: {body}");
+        body["data"]["tokens"]["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Signs up a user and makes them a coach (through the admin API); returns
+    /// them with a fresh token carrying the new role.
+    pub async fn coach(&self, admin: &str, email: &str) -> TestUser {
+        let mut user = self.signup(email).await;
+        let (status, body) = self
+            .call("PATCH", &format!("/api/v1/admin/users/{}", user.id), Some(admin), Some(json!({"role": "coach"})))
+            .await;
+        assert_eq!(status, 200, "promote: {body}");
+        user.access = self.login(&user.email, &user.password).await;
+        user
+    }
+
+    /// Stores an alert for `user` directly (as a worker would).
+    pub async fn insert_alert(&self, user: &TestUser, kind: &str, status: &str) -> String {
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+        let id = uuid::Uuid::now_v7();
+        let at = mindwell_shared::now();
+        mindwell_shared::entities::alerts::Entity::insert(mindwell_shared::entities::alerts::ActiveModel {
+            id: Set(id),
+            user_id: Set(uuid::Uuid::parse_str(&user.id).expect("uuid")),
+            checkin_id: Set(None),
+            ai_result_id: Set(None),
+            r#type: Set(kind.into()),
+            severity: Set("warning".into()),
+            status: Set(status.into()),
+            payload: Set(json!({})),
+            created_at: Set(at),
+            updated_at: Set(at),
+        })
+        .exec_without_returning(self.db())
+        .await
+        .expect("insert alert");
+        id.to_string()
+    }
+}

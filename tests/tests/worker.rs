@@ -225,7 +225,7 @@ fn models_that_fail_at_inference() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_flagged() {
-    let app = TestApp::spawn().await;
+    let (app, admin) = TestApp::spawn_with_admin().await;
     let mut config = mindwell_tests::worker_config(app.backends.clone());
     config.model_dir = models_that_fail_at_inference();
     config.max_attempts = 2;
@@ -263,5 +263,27 @@ async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_fl
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     worker.stop().await;
+
+    // Operators see it with its last error, and once the models are mended a
+    // retry completes it.
+    let (status, jobs) = app.call("GET", "/api/v1/admin/jobs", Some(&admin), None).await;
+    assert_eq!(status, 200, "{jobs}");
+    let dead = &jobs["data"]["dead_jobs"][0];
+    assert_eq!(dead["payload"]["analysis_id"], analysis.as_str());
+    assert!(dead["last_error"].as_str().is_some_and(|e| e.contains("labels")), "{dead}");
+    assert_eq!(jobs["data"]["queues"][0]["dead"], 1);
+    assert_eq!(jobs["data"]["analyses"]["failed"], 1);
+    let job_id = dead["id"].as_str().expect("job id").to_owned();
+    let healthy = app.start_worker().await;
+    let (status, body) = app.call("POST", &format!("/api/v1/admin/jobs/{job_id}/retry"), Some(&admin), None).await;
+    assert_eq!(status, 200, "{body}");
+    let insight = app.wait_for_insight(&user, &analysis, WAIT).await;
+    assert_eq!(insight["status"], "completed", "{insight}");
+    let (_, jobs) = app.call("GET", "/api/v1/admin/jobs", Some(&admin), None).await;
+    assert_eq!(jobs["data"]["queues"][0]["dead"], 0);
+    assert_eq!(app.call("POST", &format!("/api/v1/admin/jobs/{job_id}/retry"), Some(&admin), None).await.0, 404);
+    let alerts = alerts_of(&app, &user.id).await;
+    assert_eq!(alerts.iter().filter(|a| a.r#type == "crisis_language").count(), 1, "still one crisis alert");
+    healthy.stop().await;
     let _ = std::fs::remove_dir_all(config.model_dir);
 }

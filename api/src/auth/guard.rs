@@ -76,7 +76,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         return Err(ApiError::Unauthorized);
     }
     if let Some(nbf) = revoked[2].as_deref().and_then(|v| v.parse::<i64>().ok())
-        && claims.iat <= nbf
+        && claims.iat_ms <= nbf
     {
         return Err(ApiError::Unauthorized);
     }

@@ -25,6 +25,9 @@ pub struct Claims {
     pub fam: Uuid,
     pub typ: String,
     pub iat: i64,
+    /// Issue time in milliseconds, compared with a user's not-before mark.
+    #[serde(default)]
+    pub iat_ms: i64,
     pub exp: i64,
 }
 
@@ -59,7 +62,8 @@ impl JwtKeys {
 
     /// Signs a new access token for `user` in login `family`.
     pub fn issue(&self, user: Uuid, role: &str, family: Uuid) -> Result<(String, Claims), ApiError> {
-        let iat = chrono::Utc::now().timestamp();
+        let now = chrono::Utc::now();
+        let iat = now.timestamp();
         let claims = Claims {
             sub: user,
             role: role.to_owned(),
@@ -67,6 +71,7 @@ impl JwtKeys {
             fam: family,
             typ: ACCESS.into(),
             iat,
+            iat_ms: now.timestamp_millis(),
             exp: iat + self.access_ttl,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -108,7 +113,7 @@ pub mod keys {
     pub fn family(family: Uuid) -> String {
         format!("revoked:fam:{family}")
     }
-    /// Tokens of this user issued at or before the stored second are dead.
+    /// Tokens of this user issued at or before the stored millisecond are dead.
     pub fn not_before(user: Uuid) -> String {
         format!("user:nbf:{user}")
     }

@@ -276,16 +276,13 @@ impl CheckinsApi {
                     Condition::all().add(checkins::Column::Timestamp.eq(c.at)).add(checkins::Column::Id.lt(c.id)),
                 ));
         }
-        let mut rows = query
+        let rows = query
             .order_by_desc(checkins::Column::Timestamp)
             .order_by_desc(checkins::Column::Id)
             .limit(limit + 1)
             .all(&state.db)
             .await?;
-        let more = rows.len() as u64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(50));
-        let next_cursor = more.then(|| rows.last().map(|r| Cursor { at: r.timestamp, id: r.id }.encode())).flatten();
-        Ok(ok(Page { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+        Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.timestamp, id: r.id })))
     }
 }
 

@@ -8,6 +8,7 @@ use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::{
+    access::{self, scope},
     auth::guard::Auth,
     body::{Reply, ok},
     error::ApiError,
@@ -94,8 +95,9 @@ pub struct InsightsApi;
 
 #[OpenApi(prefix_path = "/api/v1/insights", tag = "Tag::Insights")]
 impl InsightsApi {
-    /// An analysis, by the `analysis_id` that `POST /checkins` returned. Only
-    /// its owner (or an admin) sees it; anyone else gets 404.
+    /// An analysis, by the `analysis_id` that `POST /checkins` returned. Its
+    /// owner, a coach with the owner's `insights` consent, or an admin sees it;
+    /// anyone else gets 404.
     #[oai(path = "/:id", method = "get")]
     async fn get(
         &self,
@@ -104,11 +106,10 @@ impl InsightsApi {
         id: Path<String>,
     ) -> Result<Reply<Insight>, ApiError> {
         let id = path_id(&id.0)?;
-        let row = analyses::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .filter(|a| a.user_id == auth.0.id || auth.0.is_admin())
-            .ok_or(ApiError::NotFound)?;
+        let row = analyses::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
+        if !access::may_view(&state, &auth.0, row.user_id, scope::INSIGHTS).await? {
+            return Err(ApiError::NotFound);
+        }
         Ok(ok(row.into()))
     }
 }

@@ -6,8 +6,10 @@
 pub mod ai_analysis_results;
 pub mod alerts;
 pub mod audit_logs;
+pub mod consents;
 pub mod daily_checkins;
 pub mod idempotency_keys;
 pub mod refresh_tokens;
+pub mod summaries;
 pub mod user_settings;
 pub mod users;

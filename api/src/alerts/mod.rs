@@ -1,0 +1,213 @@
+//! `/api/v1/alerts`: list and acknowledge or close alerts.
+//!
+//! A user sees their own alerts, a coach those of users with an active consent
+//! to them, an admin all. Status changes follow open → acknowledged → closed
+//! (or open → closed) and are audited in the same transaction.
+
+use mindwell_shared::{analysis::alert, entities::alerts, now};
+use poem_openapi::{
+    Object, OpenApi, Tags,
+    param::{Path, Query},
+};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    access, audit,
+    auth::guard::{Auth, AuthUser, role},
+    body::{Body, Fields, FromJson, Reply, ok},
+    error::ApiError,
+    paging::{self, Cursor, Page},
+    state::AppState,
+    types::{Time, path_id},
+};
+
+#[derive(Tags)]
+enum Tag {
+    /// Alerts raised by the analyses.
+    Alerts,
+}
+
+/// An alert.
+#[derive(Debug, Clone, Object)]
+pub struct Alert {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub ai_result_id: Option<Uuid>,
+    /// `low_sleep`, `high_stress`, `mood_drop` or `crisis_language`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// `open`, `acknowledged` or `closed`.
+    pub status: String,
+    pub payload: serde_json::Value,
+    pub created_at: Time,
+    pub updated_at: Time,
+}
+
+impl From<alerts::Model> for Alert {
+    fn from(a: alerts::Model) -> Self {
+        Self {
+            id: a.id,
+            user_id: a.user_id,
+            ai_result_id: a.ai_result_id,
+            kind: a.r#type,
+            severity: a.severity,
+            status: a.status,
+            payload: a.payload,
+            created_at: a.created_at.into(),
+            updated_at: a.updated_at.into(),
+        }
+    }
+}
+
+/// `PATCH /alerts/{id}` body.
+#[derive(Debug, Clone, Object)]
+pub struct AlertUpdate {
+    /// `acknowledged` or `closed`.
+    pub status: String,
+}
+
+impl FromJson for AlertUpdate {
+    fn from_json(f: &mut Fields<'_>) -> Option<Self> {
+        let status = f.string("status")?;
+        if status != alert::ACKNOWLEDGED && status != alert::CLOSED {
+            f.error("status", "must be acknowledged or closed");
+            return None;
+        }
+        Some(Self { status })
+    }
+}
+
+/// Whether an alert may go from `from` to `to`.
+fn allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        (alert::OPEN, alert::ACKNOWLEDGED) | (alert::OPEN, alert::CLOSED) | (alert::ACKNOWLEDGED, alert::CLOSED)
+    )
+}
+
+/// The users whose alerts `caller` sees: `None` for everyone (admin).
+async fn visible_users(state: &AppState, caller: &AuthUser) -> Result<Option<Vec<Uuid>>, ApiError> {
+    Ok(match caller.role.as_str() {
+        role::ADMIN => None,
+        role::COACH => {
+            let mut users = access::consenting_users(state, caller.id).await?;
+            users.push(caller.id);
+            Some(users)
+        }
+        _ => Some(vec![caller.id]),
+    })
+}
+
+/// The alert endpoints.
+#[derive(Debug)]
+pub struct AlertsApi;
+
+#[OpenApi(prefix_path = "/api/v1/alerts", tag = "Tag::Alerts")]
+impl AlertsApi {
+    /// Alerts the caller may see, newest first; `status` filters.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth,
+        status: Query<Option<String>>,
+        limit: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+    ) -> Result<Reply<Page<Alert>>, ApiError> {
+        let limit = paging::limit(limit.0.as_deref())?;
+        let cursor = Cursor::decode(cursor.0.as_deref())?;
+        let mut query = alerts::Entity::find();
+        match status.0.as_deref() {
+            None => {}
+            Some(s @ (alert::OPEN | alert::ACKNOWLEDGED | alert::CLOSED)) => {
+                query = query.filter(alerts::Column::Status.eq(s));
+            }
+            Some(_) => return Err(ApiError::field("status", "must be open, acknowledged or closed")),
+        }
+        if let Some(users) = visible_users(&state, &auth.0).await? {
+            query = query.filter(alerts::Column::UserId.is_in(users));
+        }
+        if let Some(c) = cursor {
+            query = query.filter(
+                Condition::any()
+                    .add(alerts::Column::CreatedAt.lt(c.at))
+                    .add(Condition::all().add(alerts::Column::CreatedAt.eq(c.at)).add(alerts::Column::Id.lt(c.id))),
+            );
+        }
+        let rows = query
+            .order_by_desc(alerts::Column::CreatedAt)
+            .order_by_desc(alerts::Column::Id)
+            .limit(limit + 1)
+            .all(&state.db)
+            .await?;
+        Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.created_at, id: r.id })))
+    }
+
+    /// Acknowledge or close an alert. Allowed: open → acknowledged, open →
+    /// closed, acknowledged → closed; anything else is 409 `conflict`.
+    #[oai(path = "/:id", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+        body: Body<AlertUpdate>,
+    ) -> Result<Reply<Alert>, ApiError> {
+        let id = path_id(&id.0)?;
+        let to = body.value.status;
+        let txn = state.db.begin().await?;
+        let current = alerts::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+        let visible = match visible_users(&state, &auth.0).await? {
+            None => true,
+            Some(users) => users.contains(&current.user_id),
+        };
+        if !visible {
+            return Err(ApiError::NotFound);
+        }
+        if !allowed(&current.status, &to) {
+            return Err(ApiError::Conflict(format!("an alert cannot go from {} to {to}", current.status)));
+        }
+        let at = now();
+        // Only from the status read above: a concurrent change makes this a conflict.
+        let changed = alerts::Entity::update_many()
+            .col_expr(alerts::Column::Status, Expr::value(to.clone()))
+            .col_expr(alerts::Column::UpdatedAt, Expr::value(at))
+            .filter(alerts::Column::Id.eq(id))
+            .filter(alerts::Column::Status.eq(current.status.clone()))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected == 0 {
+            return Err(ApiError::Conflict("the alert changed meanwhile; read it again".into()));
+        }
+        audit::record(
+            &txn,
+            Some(auth.0.id),
+            "alert.status_changed",
+            json!({ "alert_id": id, "user_id": current.user_id, "from": current.status, "to": to }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(ok(alerts::Model { status: to, updated_at: at, ..current }.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed;
+
+    #[test]
+    fn only_forward_transitions_are_allowed() {
+        assert!(allowed("open", "acknowledged") && allowed("open", "closed") && allowed("acknowledged", "closed"));
+        for (from, to) in
+            [("acknowledged", "acknowledged"), ("closed", "open"), ("closed", "acknowledged"), ("open", "open")]
+        {
+            assert!(!allowed(from, to), "{from} -> {to}");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! `/api/v1/summaries`: daily and weekly summaries, newest first.
+
+use mindwell_shared::entities::summaries;
+use poem_openapi::{Object, OpenApi, Tags, param::Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::{
+    auth::guard::Auth,
+    body::{Reply, ok},
+    error::ApiError,
+    paging::{self, Page},
+    state::AppState,
+    types::Time,
+};
+
+#[derive(Tags)]
+enum Tag {
+    /// Daily and weekly summaries.
+    Summaries,
+}
+
+/// A summary of one period.
+#[derive(Debug, Clone, Object)]
+pub struct Summary {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// `daily` or `weekly`.
+    pub period: String,
+    /// `YYYY-MM-DD`, in the user's time zone.
+    pub period_start: String,
+    pub period_end: String,
+    pub summary: String,
+    pub metrics: serde_json::Value,
+    pub model_version: String,
+    pub created_at: Time,
+}
+
+impl From<summaries::Model> for Summary {
+    fn from(s: summaries::Model) -> Self {
+        Self {
+            id: s.id,
+            user_id: s.user_id,
+            period: s.period,
+            period_start: s.period_start.to_string(),
+            period_end: s.period_end.to_string(),
+            summary: s.summary,
+            metrics: s.metrics,
+            model_version: s.model_version,
+            created_at: s.created_at.into(),
+        }
+    }
+}
+
+/// The newest summary of `user`, if any.
+pub async fn latest(state: &AppState, user: Uuid) -> Result<Option<Summary>, ApiError> {
+    Ok(summaries::Entity::find()
+        .filter(summaries::Column::UserId.eq(user))
+        .order_by_desc(summaries::Column::PeriodStart)
+        .order_by_desc(summaries::Column::CreatedAt)
+        .one(&state.db)
+        .await?
+        .map(Into::into))
+}
+
+/// The summary endpoints.
+#[derive(Debug)]
+pub struct SummariesApi;
+
+#[OpenApi(prefix_path = "/api/v1/summaries", tag = "Tag::Summaries")]
+impl SummariesApi {
+    /// The caller's summaries, newest period first.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth,
+        period: Query<Option<String>>,
+        limit: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+    ) -> Result<Reply<Page<Summary>>, ApiError> {
+        let limit = paging::limit(limit.0.as_deref())?;
+        let cursor = paging::Cursor::decode(cursor.0.as_deref())?;
+        let mut query = summaries::Entity::find().filter(summaries::Column::UserId.eq(auth.0.id));
+        match period.0.as_deref() {
+            None => {}
+            Some(p @ ("daily" | "weekly")) => query = query.filter(summaries::Column::Period.eq(p)),
+            Some(_) => return Err(ApiError::field("period", "must be daily or weekly")),
+        }
+        if let Some(c) = cursor {
+            query =
+                query.filter(Condition::any().add(summaries::Column::CreatedAt.lt(c.at)).add(
+                    Condition::all().add(summaries::Column::CreatedAt.eq(c.at)).add(summaries::Column::Id.lt(c.id)),
+                ));
+        }
+        let rows = query
+            .order_by_desc(summaries::Column::CreatedAt)
+            .order_by_desc(summaries::Column::Id)
+            .limit(limit + 1)
+            .all(&state.db)
+            .await?;
+        Ok(ok(paging::page(rows, limit, |r| paging::Cursor { at: r.created_at, id: r.id })))
+    }
+}
