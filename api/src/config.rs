@@ -13,6 +13,7 @@
 //! | `MINDWELL_BCRYPT_COST` | `12` | bcrypt cost (tests lower it) |
 //! | `MINDWELL_DB_POOL` | `16` | database connections |
 //! | `MINDWELL_COOKIE_SECURE` | `true` | `Secure` flag on auth cookies |
+//! | `MINDWELL_DASHBOARD_CACHE` | `true` | cache dashboards in Redis (cache-aside, invalidated on every write) |
 //!
 //! Plus the shared `MINDWELL_ENV`, `DATABASE_URL`, `REDIS_URL`, `MINDWELL_DATA_DIR`.
 
@@ -49,6 +50,7 @@ pub struct ApiConfig {
     pub bcrypt_cost: u32,
     pub db_pool: u32,
     pub cookie_secure: bool,
+    pub dashboard_cache: bool,
 }
 
 impl ApiConfig {
@@ -94,6 +96,7 @@ impl ApiConfig {
             bcrypt_cost: parse_var("MINDWELL_BCRYPT_COST", bcrypt::DEFAULT_COST)?.clamp(4, 31),
             db_pool: parse_var("MINDWELL_DB_POOL", 16)?,
             cookie_secure: parse_var("MINDWELL_COOKIE_SECURE", true)?,
+            dashboard_cache: parse_var("MINDWELL_DASHBOARD_CACHE", true)?,
         })
     }
 }

@@ -12,9 +12,11 @@ use std::{
 
 use fred::{
     clients::Pool,
-    interfaces::{ClientLike, KeysInterface},
+    interfaces::{ClientLike, HashesInterface, KeysInterface},
     types::{Expiration, ExpireOptions, config::Config},
 };
+
+use mindwell_shared::cache;
 
 use crate::error::ApiError;
 
@@ -73,6 +75,50 @@ impl Kv {
             Store::Redis(pool) => Some(pool),
             Store::Memory(_) => None,
         }
+    }
+
+    /// A cached dashboard of `user` under `field`, if still current, and the
+    /// generation a freshly computed one must be stored under.
+    pub async fn dashboard_get(&self, user: uuid::Uuid, field: &str) -> Result<(Option<String>, u64), ApiError> {
+        let Store::Redis(pool) = &self.store else { return Ok((None, 0)) };
+        let key = cache::dashboard_key(&self.namespace, user);
+        let (value, generation): (Option<String>, Option<u64>) =
+            pool.hmget(key, vec![field.to_owned(), cache::GENERATION_FIELD.to_owned()]).await?;
+        let generation = generation.unwrap_or(0);
+        let current = value.and_then(|v| {
+            let (g, json) = v.split_once('|')?;
+            (g.parse::<u64>().ok() == Some(generation)).then(|| json.to_owned())
+        });
+        Ok((current, generation))
+    }
+
+    /// Stores a dashboard computed while `generation` was current.
+    pub async fn dashboard_put(
+        &self,
+        user: uuid::Uuid,
+        field: &str,
+        generation: u64,
+        json: &str,
+    ) -> Result<(), ApiError> {
+        let Store::Redis(pool) = &self.store else { return Ok(()) };
+        let key = cache::dashboard_key(&self.namespace, user);
+        let pipe = pool.next().pipeline();
+        let _: () = pipe.hset(&key, (field, format!("{generation}|{json}"))).await?;
+        let _: () = pipe.expire(&key, cache::TTL_SECS, None).await?;
+        let _: ((), ()) = pipe.all().await?;
+        Ok(())
+    }
+
+    /// Makes every cached dashboard of `user` stale: call after any write of
+    /// their data.
+    pub async fn dashboard_invalidate(&self, user: uuid::Uuid) -> Result<(), ApiError> {
+        let Store::Redis(pool) = &self.store else { return Ok(()) };
+        let key = cache::dashboard_key(&self.namespace, user);
+        let pipe = pool.next().pipeline();
+        let _: () = pipe.hincrby(&key, cache::GENERATION_FIELD, 1).await?;
+        let _: () = pipe.expire(&key, cache::TTL_SECS, None).await?;
+        let _: (i64, i64) = pipe.all().await?;
+        Ok(())
     }
 
     /// Whether the state is shared through Redis.

@@ -5,6 +5,7 @@
 //! keeps its own error type for the work it does.
 
 pub mod analysis;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod entities;

@@ -111,6 +111,7 @@ pub fn api_config(backends: Backends) -> ApiConfig {
         bcrypt_cost: 4,
         db_pool: 8,
         cookie_secure: true,
+        dashboard_cache: true,
     }
 }
 

@@ -35,6 +35,28 @@ pub struct JobContext {
     pub models: PipelinePool,
     pub rules: AlertRules,
     pub max_attempts: u32,
+    /// Redis, to mark the user's cached dashboards stale; `None` when embedded.
+    pub cache: Option<fred::clients::Client>,
+    pub namespace: String,
+}
+
+impl JobContext {
+    /// Makes `user`'s cached dashboards stale (see `mindwell_shared::cache`);
+    /// a failure is logged, the entries expire on their own.
+    pub async fn invalidate_dashboard(&self, user: Uuid) {
+        use fred::interfaces::{HashesInterface, KeysInterface};
+        let Some(redis) = &self.cache else { return };
+        let key = mindwell_shared::cache::dashboard_key(&self.namespace, user);
+        let result: Result<(), fred::error::Error> = async {
+            let _: i64 = redis.hincrby(&key, mindwell_shared::cache::GENERATION_FIELD, 1).await?;
+            let _: i64 = redis.expire(&key, mindwell_shared::cache::TTL_SECS, None).await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(%user, error = %e, "dashboard cache not invalidated");
+        }
+    }
 }
 
 /// Why one run of a job failed.
@@ -143,6 +165,7 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     }
     insert_alerts(&txn, &checkin, job.analysis_id, stress.as_slice()).await?;
     txn.commit().await?;
+    ctx.invalidate_dashboard(checkin.user_id).await;
     Ok(Outcome::Completed)
 }
 

@@ -32,6 +32,22 @@ where
     let connections = u32::try_from(config.concurrency + 2).unwrap_or(8);
     let db = db::connect(&config.backends.database, connections).await?;
     let queue = QueueConn::connect(&config.backends).await?;
-    let ctx = Arc::new(JobContext { db, models, rules: config.rules.clone(), max_attempts: config.max_attempts });
+    let cache = match &config.backends.queue {
+        mindwell_shared::config::Queue::Redis(url) => {
+            use fred::interfaces::ClientLike;
+            let client = fred::clients::Client::new(fred::types::config::Config::from_url(url)?, None, None, None);
+            client.init().await?;
+            Some(client)
+        }
+        mindwell_shared::config::Queue::Sqlite(_) => None,
+    };
+    let ctx = Arc::new(JobContext {
+        db,
+        models,
+        rules: config.rules.clone(),
+        max_attempts: config.max_attempts,
+        cache,
+        namespace: config.backends.namespace.clone(),
+    });
     runner::run(queue, ctx, config.concurrency, config.poll_interval, shutdown).await
 }

@@ -49,6 +49,7 @@ async fn handle(job: AnalyzeCheckin, ctx: Data<SharedContext>) -> Result<(), Box
                 if let Err(e) = analyze::mark_failed(&ctx.db, job.analysis_id, &err.to_string()).await {
                     tracing::error!(analysis_id = %job.analysis_id, error = %e, "could not mark the analysis failed");
                 }
+                ctx.invalidate_dashboard(job.user_id).await;
                 metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "dead")
                     .increment(1);
                 Err(AbortError::new(err).into())

@@ -193,6 +193,7 @@ impl AlertsApi {
         )
         .await?;
         txn.commit().await?;
+        crate::dashboard::invalidate(&state, current.user_id).await;
         Ok(ok(alerts::Model { status: to, updated_at: at, ..current }.into()))
     }
 }

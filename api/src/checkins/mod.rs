@@ -234,6 +234,7 @@ impl CheckinsApi {
         .await?;
         txn.commit().await?;
 
+        crate::dashboard::invalidate(&state, user).await;
         // Stored first, enqueued second: if the queue is down the analysis stays
         // `queued` in the database, where the stale-job sweeper finds it.
         let job = AnalyzeCheckin { analysis_id, checkin_id: checkin.id, user_id: user, request_id };

@@ -114,6 +114,6 @@ impl CoachApi {
             return Err(ApiError::Forbidden);
         }
         let with_insights = scopes.iter().any(|s| s == scope::INSIGHTS);
-        Ok(ok(dashboard::build(&state, user, days, with_insights).await?))
+        Ok(ok(dashboard::cached(&state, user, days, with_insights).await?))
     }
 }

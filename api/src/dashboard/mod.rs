@@ -9,7 +9,11 @@ use mindwell_shared::{
     entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, user_settings},
     now,
 };
-use poem_openapi::{Object, OpenApi, Tags, param::Query};
+use poem_openapi::{
+    Object, OpenApi, Tags,
+    param::Query,
+    types::{ParseFromJSON, ToJSON},
+};
 use sea_orm::{
     ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, prelude::DateTimeUtc,
 };
@@ -233,6 +237,46 @@ impl DashboardApi {
         range: Query<Option<String>>,
     ) -> Result<Reply<Dashboard>, ApiError> {
         let days = paging::range_days(range.0.as_deref())?;
-        Ok(ok(build(&state, auth.0.id, days, true).await?))
+        Ok(ok(cached(&state, auth.0.id, days, true).await?))
+    }
+}
+
+/// [`build`] behind the per-user cache (cache-aside; see `mindwell_shared::cache`).
+/// A cache failure is logged and the dashboard computed from the database.
+pub async fn cached(state: &AppState, user: Uuid, days: u32, with_insights: bool) -> Result<Dashboard, ApiError> {
+    if !state.config.dashboard_cache {
+        return build(state, user, days, with_insights).await;
+    }
+    let field = format!("{days}:{with_insights}");
+    let generation = match state.kv.dashboard_get(user, &field).await {
+        Ok((Some(json), _)) => {
+            let value = serde_json::from_str(&json).ok();
+            if let Ok(d) = <Dashboard as ParseFromJSON>::parse_from_json(value) {
+                metrics::counter!("mindwell_dashboard_cache_total", "outcome" => "hit").increment(1);
+                return Ok(d);
+            }
+            None
+        }
+        Ok((None, generation)) => Some(generation),
+        Err(e) => {
+            tracing::warn!(error = %e, "dashboard cache unreadable");
+            None
+        }
+    };
+    metrics::counter!("mindwell_dashboard_cache_total", "outcome" => "miss").increment(1);
+    let dashboard = build(state, user, days, with_insights).await?;
+    if let (Some(generation), Some(json)) = (generation, dashboard.to_json())
+        && let Err(e) = state.kv.dashboard_put(user, &field, generation, &json.to_string()).await
+    {
+        tracing::warn!(error = %e, "dashboard cache not written");
+    }
+    Ok(dashboard)
+}
+
+/// Marks `user`'s cached dashboards stale after a write; failures are logged
+/// (the entries expire on their own).
+pub async fn invalidate(state: &AppState, user: Uuid) {
+    if let Err(e) = state.kv.dashboard_invalidate(user).await {
+        tracing::warn!(%user, error = %e, "dashboard cache not invalidated");
     }
 }

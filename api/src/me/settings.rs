@@ -166,6 +166,7 @@ impl SettingsApi {
         )
         .exec_without_returning(&state.db)
         .await?;
+        crate::dashboard::invalidate(&state, auth.0.id).await;
         Ok(ok(s.into()))
     }
 }

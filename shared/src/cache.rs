@@ -1,0 +1,20 @@
+//! Keys of the dashboard cache, shared by the API (which reads and fills it)
+//! and the worker (which invalidates it when an analysis completes).
+//!
+//! One Redis hash per user: field `gen` is a generation counter that every
+//! write of the user's data increments; each cached dashboard is stored as
+//! `<gen>|<json>` and only served while its generation is current, so a value
+//! computed before a write can never be served after it.
+
+use uuid::Uuid;
+
+/// The hash holding `user`'s cached dashboards.
+pub fn dashboard_key(namespace: &str, user: Uuid) -> String {
+    format!("{namespace}:dash:{user}")
+}
+
+/// The generation field of the hash.
+pub const GENERATION_FIELD: &str = "gen";
+
+/// How long a user's cached dashboards live without a write.
+pub const TTL_SECS: i64 = 300;
