@@ -121,6 +121,13 @@ impl Kv {
         Ok(())
     }
 
+    /// Drops every cached dashboard of `user` (on erasure).
+    pub async fn dashboard_forget(&self, user: uuid::Uuid) -> Result<(), ApiError> {
+        let Store::Redis(pool) = &self.store else { return Ok(()) };
+        let _: i64 = pool.del(cache::dashboard_key(&self.namespace, user)).await?;
+        Ok(())
+    }
+
     /// Whether the state is shared through Redis.
     pub fn is_redis(&self) -> bool {
         matches!(self.store, Store::Redis(_))

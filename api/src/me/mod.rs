@@ -111,7 +111,8 @@ impl MeApi {
     }
 }
 
-/// Deletes `user` and everything that cascades from them, and kills their tokens.
+/// Deletes `user` and everything that cascades from them, drops their cached
+/// dashboards, and kills their tokens.
 pub async fn erase(state: &AppState, user: uuid::Uuid, by: &str) -> Result<(), ApiError> {
     let txn = state.db.begin().await?;
     let Some(row) = users::Entity::find_by_id(user).one(&txn).await? else {
@@ -122,5 +123,6 @@ pub async fn erase(state: &AppState, user: uuid::Uuid, by: &str) -> Result<(), A
     txn.commit().await?;
     let now = chrono::Utc::now().timestamp_millis();
     state.kv.set(&keys::not_before(user), &now.to_string(), state.jwt.access_ttl + 10).await?;
+    state.kv.dashboard_forget(user).await?;
     Ok(())
 }
