@@ -290,6 +290,37 @@ impl<T: ParseFromJSON + ToJSON + Send, const S: u16> ApiResponse for Reply<T, S>
     }
 }
 
+/// A 200 answer whose `data` is JSON already serialised (a cached payload):
+/// documented as `Envelope<T>`, written without parsing it again.
+#[derive(Debug)]
+pub struct RawReply<T>(pub String, PhantomData<T>);
+
+impl<T> RawReply<T> {
+    /// `json` must be the serialised form of a `T`.
+    pub fn new(json: String) -> Self {
+        Self(json, PhantomData)
+    }
+}
+
+impl<T: ParseFromJSON + ToJSON + Send> poem::IntoResponse for RawReply<T> {
+    fn into_response(self) -> poem::Response {
+        let mut body = String::with_capacity(self.0.len() + 40);
+        body.push_str(r#"{"ok":true,"data":"#);
+        body.push_str(&self.0);
+        body.push_str(r#","error":null}"#);
+        poem::Response::builder().content_type("application/json; charset=utf-8").body(body)
+    }
+}
+
+impl<T: ParseFromJSON + ToJSON + Send> ApiResponse for RawReply<T> {
+    fn meta() -> MetaResponses {
+        Reply::<T, 200>::meta()
+    }
+    fn register(registry: &mut Registry) {
+        Reply::<T, 200>::register(registry);
+    }
+}
+
 /// Gives a parsed request type the OpenAPI schema of its documented twin:
 /// `schema_as!(Signup, SignupRequest)`.
 macro_rules! schema_as {

@@ -68,18 +68,7 @@ type Apis = (
 
 /// The OpenAPI service: every `/api/v1` resource.
 pub fn api_service() -> OpenApiService<Apis, ()> {
-    let apis: Apis = (
-        AuthApi,
-        CheckinsApi,
-        InsightsApi,
-        DashboardApi,
-        AlertsApi,
-        (SettingsApi, ConsentsApi, MeApi),
-        SummariesApi,
-        CoachApi,
-        (AdminApi, JobsApi),
-    );
-    OpenApiService::new(apis, "MindWell API", "1.0.0")
+    OpenApiService::new(Apis::default(), "MindWell API", "1.0.0")
         .description("REST API of MindWell. Every body under /api/v1 is an envelope: {ok, data, error}.")
 }
 

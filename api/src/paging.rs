@@ -7,6 +7,7 @@ use poem_openapi::{
     Object,
     types::{ParseFromJSON, ToJSON},
 };
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -16,6 +17,24 @@ use crate::error::ApiError;
 pub struct Page<T: ParseFromJSON + ToJSON> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// Orders `query` newest first by `(at, id)`, starts it after `cursor`, and
+/// asks for one row more than `limit` (so [`page`] can tell if more follow).
+pub fn newest_first<E: EntityTrait>(
+    query: Select<E>,
+    at: E::Column,
+    id: E::Column,
+    cursor: Option<Cursor>,
+    limit: u64,
+) -> Select<E> {
+    let query = match cursor {
+        Some(c) => {
+            query.filter(Condition::any().add(at.lt(c.at)).add(Condition::all().add(at.eq(c.at)).add(id.lt(c.id))))
+        }
+        None => query,
+    };
+    query.order_by_desc(at).order_by_desc(id).limit(limit + 1)
 }
 
 /// Cuts `rows` (fetched with `limit + 1`) to a page, with the cursor of its

@@ -83,7 +83,7 @@ fn redis_err(e: fred::error::Error) -> ApiError {
 }
 
 /// The job endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct JobsApi;
 
 #[OpenApi(prefix_path = "/api/v1/admin/jobs", tag = "Tag::Admin")]

@@ -11,7 +11,7 @@ use poem_openapi::{
     param::{Path, Query},
 };
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -82,7 +82,7 @@ fn escape_like(s: &str) -> String {
 }
 
 /// The admin endpoints for users and the audit log.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct AdminApi;
 
 #[OpenApi(prefix_path = "/api/v1/admin", tag = "Tag::Admin")]
@@ -113,17 +113,7 @@ impl AdminApi {
             query = query
                 .filter(Expr::col(users::Column::Email).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')));
         }
-        if let Some(c) = cursor {
-            query = query.filter(
-                Condition::any()
-                    .add(users::Column::CreatedAt.lt(c.at))
-                    .add(Condition::all().add(users::Column::CreatedAt.eq(c.at)).add(users::Column::Id.lt(c.id))),
-            );
-        }
-        let rows = query
-            .order_by_desc(users::Column::CreatedAt)
-            .order_by_desc(users::Column::Id)
-            .limit(limit + 1)
+        let rows = paging::newest_first(query, users::Column::CreatedAt, users::Column::Id, cursor, limit)
             .all(&state.db)
             .await?;
         Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.created_at, id: r.id })))
@@ -218,15 +208,7 @@ impl AdminApi {
         if let Some(a) = action.0 {
             query = query.filter(audit_logs::Column::Action.eq(a));
         }
-        if let Some(c) = cursor {
-            query = query.filter(Condition::any().add(audit_logs::Column::CreatedAt.lt(c.at)).add(
-                Condition::all().add(audit_logs::Column::CreatedAt.eq(c.at)).add(audit_logs::Column::Id.lt(c.id)),
-            ));
-        }
-        let rows = query
-            .order_by_desc(audit_logs::Column::CreatedAt)
-            .order_by_desc(audit_logs::Column::Id)
-            .limit(limit + 1)
+        let rows = paging::newest_first(query, audit_logs::Column::CreatedAt, audit_logs::Column::Id, cursor, limit)
             .all(&state.db)
             .await?;
         Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.created_at, id: r.id })))

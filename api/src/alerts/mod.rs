@@ -9,9 +9,7 @@ use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
 };
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -105,7 +103,7 @@ async fn visible_users(state: &AppState, caller: &AuthUser) -> Result<Option<Vec
 }
 
 /// The alert endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct AlertsApi;
 
 #[OpenApi(prefix_path = "/api/v1/alerts", tag = "Tag::Alerts")]
@@ -133,17 +131,7 @@ impl AlertsApi {
         if let Some(users) = visible_users(&state, &auth.0).await? {
             query = query.filter(alerts::Column::UserId.is_in(users));
         }
-        if let Some(c) = cursor {
-            query = query.filter(
-                Condition::any()
-                    .add(alerts::Column::CreatedAt.lt(c.at))
-                    .add(Condition::all().add(alerts::Column::CreatedAt.eq(c.at)).add(alerts::Column::Id.lt(c.id))),
-            );
-        }
-        let rows = query
-            .order_by_desc(alerts::Column::CreatedAt)
-            .order_by_desc(alerts::Column::Id)
-            .limit(limit + 1)
+        let rows = paging::newest_first(query, alerts::Column::CreatedAt, alerts::Column::Id, cursor, limit)
             .all(&state.db)
             .await?;
         Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.created_at, id: r.id })))

@@ -165,7 +165,7 @@ impl FromJson for RefreshRequest {
 crate::body::schema_as!(Login, LoginRequest);
 
 /// The auth endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "Tag::Auth")]

@@ -15,9 +15,7 @@ use poem_openapi::{
     param::{Header, Query},
     payload::Json,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -140,7 +138,7 @@ fn envelope(data: CheckinAccepted) -> Json<Envelope<CheckinAccepted>> {
 }
 
 /// The check-in endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct CheckinsApi;
 
 #[OpenApi(prefix_path = "/api/v1/checkins", tag = "Tag::Checkins")]
@@ -268,19 +266,10 @@ impl CheckinsApi {
             .one(&state.db)
             .await?;
         let start = paging::range_start(paging::tz(tz.as_deref().unwrap_or("UTC")), days, now());
-        let mut query = checkins::Entity::find()
+        let query = checkins::Entity::find()
             .filter(checkins::Column::UserId.eq(auth.0.id))
             .filter(checkins::Column::Timestamp.gte(start));
-        if let Some(c) = cursor {
-            query =
-                query.filter(Condition::any().add(checkins::Column::Timestamp.lt(c.at)).add(
-                    Condition::all().add(checkins::Column::Timestamp.eq(c.at)).add(checkins::Column::Id.lt(c.id)),
-                ));
-        }
-        let rows = query
-            .order_by_desc(checkins::Column::Timestamp)
-            .order_by_desc(checkins::Column::Id)
-            .limit(limit + 1)
+        let rows = paging::newest_first(query, checkins::Column::Timestamp, checkins::Column::Id, cursor, limit)
             .all(&state.db)
             .await?;
         Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.timestamp, id: r.id })))

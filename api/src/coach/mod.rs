@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     access::{self, scope},
     auth::guard::Auth,
-    body::{Reply, ok},
+    body::{RawReply, Reply, ok},
     dashboard::{self, Dashboard},
     error::ApiError,
     paging::{self, Cursor, Page},
@@ -43,7 +43,7 @@ pub struct CoachedEntry {
 }
 
 /// The coach endpoints (role `coach`).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct CoachApi;
 
 #[OpenApi(prefix_path = "/api/v1/coach", tag = "Tag::Coach")]
@@ -105,7 +105,7 @@ impl CoachApi {
         auth: Auth,
         user_id: Path<String>,
         range: Query<Option<String>>,
-    ) -> Result<Reply<Dashboard>, ApiError> {
+    ) -> Result<RawReply<Dashboard>, ApiError> {
         auth.0.require_coach()?;
         let user = path_id(&user_id.0).map_err(|_| ApiError::Forbidden)?;
         let days = paging::range_days(range.0.as_deref())?;
@@ -114,6 +114,6 @@ impl CoachApi {
             return Err(ApiError::Forbidden);
         }
         let with_insights = scopes.iter().any(|s| s == scope::INSIGHTS);
-        Ok(ok(dashboard::cached(&state, user, days, with_insights).await?))
+        Ok(RawReply::new(dashboard::cached(&state, user, days, with_insights).await?))
     }
 }

@@ -9,11 +9,7 @@ use mindwell_shared::{
     entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, user_settings},
     now,
 };
-use poem_openapi::{
-    Object, OpenApi, Tags,
-    param::Query,
-    types::{ParseFromJSON, ToJSON},
-};
+use poem_openapi::{Object, OpenApi, Tags, param::Query, types::ToJSON};
 use sea_orm::{
     ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, prelude::DateTimeUtc,
 };
@@ -21,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::guard::Auth,
-    body::{Reply, ok},
+    body::RawReply,
     error::ApiError,
     insights::Insight,
     paging,
@@ -222,7 +218,7 @@ pub async fn build(state: &AppState, user: Uuid, days: u32, with_insights: bool)
 }
 
 /// The dashboard endpoint.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct DashboardApi;
 
 #[OpenApi(prefix_path = "/api/v1/dashboard", tag = "Tag::Dashboard")]
@@ -235,27 +231,25 @@ impl DashboardApi {
         state: poem::web::Data<&AppState>,
         auth: Auth,
         range: Query<Option<String>>,
-    ) -> Result<Reply<Dashboard>, ApiError> {
+    ) -> Result<RawReply<Dashboard>, ApiError> {
         let days = paging::range_days(range.0.as_deref())?;
-        Ok(ok(cached(&state, auth.0.id, days, true).await?))
+        Ok(RawReply::new(cached(&state, auth.0.id, days, true).await?))
     }
 }
 
-/// [`build`] behind the per-user cache (cache-aside; see `mindwell_shared::cache`).
+/// [`build`] behind the per-user cache (cache-aside; see `mindwell_shared::cache`),
+/// as the JSON of the dashboard: a hit is served as stored, without parsing.
 /// A cache failure is logged and the dashboard computed from the database.
-pub async fn cached(state: &AppState, user: Uuid, days: u32, with_insights: bool) -> Result<Dashboard, ApiError> {
+pub async fn cached(state: &AppState, user: Uuid, days: u32, with_insights: bool) -> Result<String, ApiError> {
+    let serialise = |d: Dashboard| d.to_json().map(|v| v.to_string()).unwrap_or_default();
     if !state.config.dashboard_cache {
-        return build(state, user, days, with_insights).await;
+        return Ok(serialise(build(state, user, days, with_insights).await?));
     }
     let field = format!("{days}:{with_insights}");
     let generation = match state.kv.dashboard_get(user, &field).await {
         Ok((Some(json), _)) => {
-            let value = serde_json::from_str(&json).ok();
-            if let Ok(d) = <Dashboard as ParseFromJSON>::parse_from_json(value) {
-                metrics::counter!("mindwell_dashboard_cache_total", "outcome" => "hit").increment(1);
-                return Ok(d);
-            }
-            None
+            metrics::counter!("mindwell_dashboard_cache_total", "outcome" => "hit").increment(1);
+            return Ok(json);
         }
         Ok((None, generation)) => Some(generation),
         Err(e) => {
@@ -264,13 +258,13 @@ pub async fn cached(state: &AppState, user: Uuid, days: u32, with_insights: bool
         }
     };
     metrics::counter!("mindwell_dashboard_cache_total", "outcome" => "miss").increment(1);
-    let dashboard = build(state, user, days, with_insights).await?;
-    if let (Some(generation), Some(json)) = (generation, dashboard.to_json())
-        && let Err(e) = state.kv.dashboard_put(user, &field, generation, &json.to_string()).await
+    let json = serialise(build(state, user, days, with_insights).await?);
+    if let Some(generation) = generation
+        && let Err(e) = state.kv.dashboard_put(user, &field, generation, &json).await
     {
         tracing::warn!(error = %e, "dashboard cache not written");
     }
-    Ok(dashboard)
+    Ok(json)
 }
 
 /// Marks `user`'s cached dashboards stale after a write; failures are logged

@@ -90,7 +90,7 @@ impl From<analyses::Model> for Insight {
 }
 
 /// The insight endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct InsightsApi;
 
 #[OpenApi(prefix_path = "/api/v1/insights", tag = "Tag::Insights")]

@@ -80,7 +80,7 @@ pub async fn of_user(state: &AppState, user: Uuid) -> Result<Vec<consents::Model
 }
 
 /// The consent endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ConsentsApi;
 
 #[OpenApi(prefix_path = "/api/v1/me/consents", tag = "Tag::Me")]

@@ -43,7 +43,7 @@ pub struct Export {
 }
 
 /// Export and erasure.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct MeApi;
 
 #[OpenApi(prefix_path = "/api/v1/me", tag = "Tag::Me")]

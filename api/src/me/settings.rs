@@ -113,7 +113,7 @@ pub async fn load(state: &AppState, user: Uuid) -> Result<user_settings::Model, 
 }
 
 /// The settings endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct SettingsApi;
 
 #[OpenApi(prefix_path = "/api/v1/me/settings", tag = "Tag::Me")]

@@ -2,7 +2,7 @@
 
 use mindwell_shared::entities::summaries;
 use poem_openapi::{Object, OpenApi, Tags, param::Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{
@@ -64,7 +64,7 @@ pub async fn latest(state: &AppState, user: Uuid) -> Result<Option<Summary>, Api
 }
 
 /// The summary endpoints.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct SummariesApi;
 
 #[OpenApi(prefix_path = "/api/v1/summaries", tag = "Tag::Summaries")]
@@ -87,16 +87,7 @@ impl SummariesApi {
             Some(p @ ("daily" | "weekly")) => query = query.filter(summaries::Column::Period.eq(p)),
             Some(_) => return Err(ApiError::field("period", "must be daily or weekly")),
         }
-        if let Some(c) = cursor {
-            query =
-                query.filter(Condition::any().add(summaries::Column::CreatedAt.lt(c.at)).add(
-                    Condition::all().add(summaries::Column::CreatedAt.eq(c.at)).add(summaries::Column::Id.lt(c.id)),
-                ));
-        }
-        let rows = query
-            .order_by_desc(summaries::Column::CreatedAt)
-            .order_by_desc(summaries::Column::Id)
-            .limit(limit + 1)
+        let rows = paging::newest_first(query, summaries::Column::CreatedAt, summaries::Column::Id, cursor, limit)
             .all(&state.db)
             .await?;
         Ok(ok(paging::page(rows, limit, |r| paging::Cursor { at: r.created_at, id: r.id })))
