@@ -19,6 +19,7 @@ pub mod health;
 pub mod insights;
 pub mod kv;
 pub mod me;
+pub mod notifications;
 pub mod observability;
 pub mod paging;
 pub mod request_id;
@@ -49,6 +50,7 @@ use crate::{
     insights::InsightsApi,
     kv::Kv,
     me::{MeApi, consents::ConsentsApi, settings::SettingsApi},
+    notifications::NotificationsApi,
     state::AppState,
     summaries::SummariesApi,
 };
@@ -64,6 +66,7 @@ type Apis = (
     SummariesApi,
     CoachApi,
     (AdminApi, JobsApi),
+    NotificationsApi,
 );
 
 /// The OpenAPI service: every `/api/v1` resource.
@@ -84,9 +87,12 @@ pub async fn prepare(config: ApiConfig) -> anyhow::Result<AppState> {
     let db = db::connect(&config.backends.database, config.db_pool).await?;
     migrate(&db).await?;
     let queue = QueueConn::connect(&config.backends).await?;
-    let kv = match &config.backends.queue {
-        Queue::Redis(url) => Kv::redis(url, 4, &config.backends.namespace).await?,
-        Queue::Sqlite(_) => Kv::memory(&config.backends.namespace),
+    let (kv, hub) = match &config.backends.queue {
+        Queue::Redis(url) => (
+            Kv::redis(url, 4, &config.backends.namespace).await?,
+            notifications::Hub::redis(url, &config.backends.namespace).await?,
+        ),
+        Queue::Sqlite(_) => (Kv::memory(&config.backends.namespace), notifications::Hub::idle()),
     };
     let dummy_hash = password::hash(
         password::Password::parse("dummy-password-for-timing".into()).map_err(anyhow::Error::msg)?,
@@ -101,6 +107,7 @@ pub async fn prepare(config: ApiConfig) -> anyhow::Result<AppState> {
         jwt: Arc::new(auth::tokens::JwtKeys::new(&config)),
         config: Arc::new(config),
         dummy_hash: dummy_hash.into(),
+        hub,
     };
     bootstrap_admin(&state).await?;
     Ok(state)

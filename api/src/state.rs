@@ -18,4 +18,6 @@ pub struct AppState {
     /// A bcrypt hash checked against when the email is unknown, so a login
     /// takes as long whether or not the account exists.
     pub dummy_hash: Arc<str>,
+    /// Events for this process's notification streams.
+    pub hub: crate::notifications::Hub,
 }

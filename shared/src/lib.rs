@@ -9,6 +9,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod entities;
+pub mod events;
 pub mod jobs;
 pub mod queue;
 

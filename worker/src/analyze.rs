@@ -11,6 +11,7 @@ use chrono::Duration;
 use mindwell_shared::{
     analysis::{Labels, Sentiment, status},
     entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins},
+    events,
     jobs::AnalyzeCheckin,
     now,
 };
@@ -41,6 +42,19 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// Publishes `kind` about record `id` to `user`'s notification streams; a
+    /// failure is logged (notifications are best effort, the data is stored).
+    pub async fn publish(&self, kind: &str, user: Uuid, id: Uuid) {
+        use fred::interfaces::PubsubInterface;
+        let Some(redis) = &self.cache else { return };
+        let event = mindwell_shared::events::Event { kind: kind.to_owned(), user_id: user, id };
+        let message = serde_json::to_string(&event).unwrap_or_default();
+        let result: Result<i64, _> = redis.publish(mindwell_shared::events::channel(&self.namespace), message).await;
+        if let Err(e) = result {
+            tracing::warn!(%user, error = %e, "event not published");
+        }
+    }
+
     /// Makes `user`'s cached dashboards stale (see `mindwell_shared::cache`);
     /// a failure is logged, the entries expire on their own.
     pub async fn invalidate_dashboard(&self, user: Uuid) {
@@ -104,7 +118,9 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     // inference fails below.
     let crisis = crisis::detect(&checkin.notes);
     let drafts = rules::rule_alerts(checkin.mood, checkin.sleep_hours, &crisis, &history, &ctx.rules);
-    insert_alerts(db, &checkin, job.analysis_id, &drafts).await?;
+    for alert in insert_alerts(db, &checkin, job.analysis_id, &drafts).await? {
+        ctx.publish(events::ALERT_CREATED, checkin.user_id, alert).await;
+    }
 
     let started = Instant::now();
     let notes = checkin.notes.trim().to_owned();
@@ -163,9 +179,13 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
         txn.rollback().await?;
         return Ok(Outcome::Skipped);
     }
-    insert_alerts(&txn, &checkin, job.analysis_id, stress.as_slice()).await?;
+    let raised = insert_alerts(&txn, &checkin, job.analysis_id, stress.as_slice()).await?;
     txn.commit().await?;
     ctx.invalidate_dashboard(checkin.user_id).await;
+    ctx.publish(events::INSIGHT_COMPLETED, checkin.user_id, job.analysis_id).await;
+    for alert in raised {
+        ctx.publish(events::ALERT_CREATED, checkin.user_id, alert).await;
+    }
     Ok(Outcome::Completed)
 }
 
@@ -212,16 +232,19 @@ async fn history(db: &DatabaseConnection, checkin: &checkins::Model) -> Result<H
     })
 }
 
+/// Stores the alerts not stored yet; returns the ids of those it stored.
 async fn insert_alerts<C: ConnectionTrait>(
     db: &C,
     checkin: &checkins::Model,
     analysis_id: Uuid,
     drafts: &[AlertDraft],
-) -> Result<(), DbErr> {
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut created = Vec::new();
     for draft in drafts {
         let at = now();
+        let id = Uuid::now_v7();
         let result = alerts::Entity::insert(alerts::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             user_id: Set(checkin.user_id),
             checkin_id: Set(Some(checkin.id)),
             ai_result_id: Set(Some(analysis_id)),
@@ -237,9 +260,10 @@ async fn insert_alerts<C: ConnectionTrait>(
         .await?;
         if matches!(result, sea_orm::TryInsertResult::Inserted(_)) {
             metrics::counter!("mindwell_alerts_raised_total", "type" => draft.kind).increment(1);
+            created.push(id);
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 fn neutral_text() -> TextScores {

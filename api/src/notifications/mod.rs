@@ -1,0 +1,177 @@
+//! `GET /api/v1/notifications/stream`: Server-Sent Events for the signed-in user.
+//!
+//! Every process publishes events on the deployment's Redis channel
+//! (`mindwell_shared::events`); each API replica subscribes once and fans
+//! events out to its open streams, so a user connected to any replica gets
+//! them. A stream sends a comment every 15 s to stay alive and ends when its
+//! token is revoked or expires (checked every few seconds).
+
+use std::{pin::Pin, time::Duration};
+
+use futures::{Stream, StreamExt};
+use mindwell_shared::{
+    entities::{ai_analysis_results as analyses, alerts, summaries},
+    events::{self, Event},
+};
+use poem_openapi::{Object, OpenApi, Tags, payload::EventStream};
+use sea_orm::EntityTrait;
+use tokio::sync::broadcast;
+
+use crate::{
+    alerts::Alert,
+    auth::guard::{self, Auth},
+    error::ApiError,
+    insights::Insight,
+    state::AppState,
+    summaries::Summary,
+};
+
+#[derive(Tags)]
+enum Tag {
+    /// Realtime notifications.
+    Notifications,
+}
+
+/// How often an open stream re-checks its token.
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// Events received by this process, for its open streams.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    sender: broadcast::Sender<Event>,
+    /// The Redis subscription feeding `sender`, kept for the hub's lifetime.
+    _subscriber: Option<fred::clients::SubscriberClient>,
+}
+
+impl Hub {
+    /// A hub with no source: streams only keep alive (the embedded mode, where
+    /// the worker has no channel to publish on).
+    pub fn idle() -> Self {
+        Self { sender: broadcast::channel(1).0, _subscriber: None }
+    }
+
+    /// Subscribes to the deployment's channel on Redis and forwards its events.
+    pub async fn redis(url: &str, namespace: &str) -> Result<Self, fred::error::Error> {
+        use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
+        let (sender, _) = broadcast::channel(1024);
+        let config = fred::types::config::Config::from_url(url)?;
+        let subscriber = fred::types::Builder::from_config(config).build_subscriber_client()?;
+        subscriber.init().await?;
+        // Resubscribes after a reconnect; the task runs on its own.
+        drop(subscriber.manage_subscriptions());
+        subscriber.subscribe(events::channel(namespace)).await?;
+        let tx = sender.clone();
+        subscriber.on_message(move |message| {
+            if let Some(event) = message.value.as_string().and_then(|s| serde_json::from_str::<Event>(&s).ok()) {
+                let _ = tx.send(event);
+            }
+            std::future::ready(Ok(()))
+        });
+        Ok(Self { sender, _subscriber: Some(subscriber) })
+    }
+
+    /// Delivers `event` to this process's streams (tests and single-process use).
+    pub fn deliver(&self, event: Event) {
+        let _ = self.sender.send(event);
+    }
+}
+
+/// One notification: `event` names it, `data` is the record.
+#[derive(Debug, Clone, Object)]
+pub struct Notification {
+    /// `insight.completed`, `alert.created` or `summary.created`.
+    pub event: String,
+    /// The `Insight`, `Alert` or `Summary`.
+    pub data: serde_json::Value,
+}
+
+/// Reads the record an event names, if it still exists.
+async fn load(state: &AppState, event: &Event) -> Option<Notification> {
+    use poem_openapi::types::ToJSON;
+    let data = match event.kind.as_str() {
+        events::INSIGHT_COMPLETED => {
+            analyses::Entity::find_by_id(event.id).one(&state.db).await.ok()??.pipe(Insight::from).to_json()
+        }
+        events::ALERT_CREATED => {
+            alerts::Entity::find_by_id(event.id).one(&state.db).await.ok()??.pipe(Alert::from).to_json()
+        }
+        events::SUMMARY_CREATED => {
+            summaries::Entity::find_by_id(event.id).one(&state.db).await.ok()??.pipe(Summary::from).to_json()
+        }
+        _ => None,
+    }?;
+    Some(Notification { event: event.kind.clone(), data })
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+type Notifications = Pin<Box<dyn Stream<Item = Notification> + Send>>;
+
+/// The notification endpoint.
+#[derive(Debug, Default)]
+pub struct NotificationsApi;
+
+#[OpenApi(prefix_path = "/api/v1/notifications", tag = "Tag::Notifications")]
+impl NotificationsApi {
+    /// A Server-Sent Events stream of the caller's `insight.completed`,
+    /// `alert.created` and `summary.created` events (data: the record); a
+    /// comment every 15 s keeps it open. It ends when the token is revoked or
+    /// expires.
+    #[oai(path = "/stream", method = "get")]
+    async fn stream(
+        &self,
+        state: poem::web::Data<&AppState>,
+        req: &poem::Request,
+        auth: Auth,
+    ) -> Result<EventStream<Notifications>, ApiError> {
+        let token = guard::presented_token(req).ok_or(ApiError::Unauthorized)?;
+        let state = state.clone();
+        let user = auth.0.id;
+        let mut rx = state.hub.sender.subscribe();
+        let stream = async_stream(move |yielder| async move {
+            let mut recheck = tokio::time::interval(RECHECK);
+            recheck.tick().await;
+            loop {
+                tokio::select! {
+                    received = rx.recv() => match received {
+                        Ok(event) if event.user_id == user => {
+                            if let Some(n) = load(&state, &event).await && yielder.send(n).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    _ = recheck.tick() => {
+                        if guard::authenticate(&state, &token).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(EventStream::new(stream)
+            .keep_alive(Duration::from_secs(15))
+            .to_event(|n| poem::web::sse::Event::message(n.data.to_string()).event_type(n.event)))
+    }
+}
+
+/// A stream fed by `f` through a channel: the producer ends when the client goes.
+fn async_stream<F, Fut>(f: F) -> Notifications
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Notification>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(f(tx));
+    tokio_stream_from(rx).boxed()
+}
+
+fn tokio_stream_from(mut rx: tokio::sync::mpsc::Receiver<Notification>) -> impl Stream<Item = Notification> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -1,0 +1,81 @@
+//! Server-Sent Events reach the user on any API replica and stop with the token.
+
+use std::time::{Duration, Instant};
+
+use mindwell_tests::{TestApp, api_config, email};
+use serde_json::json;
+
+/// Reads SSE frames until one of `event` arrives; returns its data.
+async fn next_event(
+    resp: &mut reqwest::Response,
+    buffer: &mut String,
+    event: &str,
+    timeout: Duration,
+) -> serde_json::Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let kind = frame.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("message");
+            let data = frame.lines().find_map(|l| l.strip_prefix("data: "));
+            if kind == event
+                && let Some(data) = data
+            {
+                return serde_json::from_str(data).expect("event data is JSON");
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, resp.chunk()).await.expect("no event in time").expect("stream");
+        buffer.push_str(std::str::from_utf8(&chunk.expect("stream ended")).expect("utf-8"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_a_user_on_another_replica_and_the_stream_ends_on_logout() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::start(api_config(first.backends.clone())).await;
+    let worker = first.start_worker().await;
+    let user = first.signup(&email("sse")).await;
+
+    let mut stream = second
+        .http
+        .get(second.url("/api/v1/notifications/stream"))
+        .bearer_auth(&user.access)
+        .send()
+        .await
+        .expect("open stream");
+    assert_eq!(stream.status().as_u16(), 200);
+    assert!(stream.headers()["content-type"].to_str().expect("ascii").starts_with("text/event-stream"));
+
+    let (_, analysis) =
+        first.checkin(&user, json!({"mood": 2, "sleep_hours": 3, "notes": "I want to end it all"})).await;
+    let mut buffer = String::new();
+    let alert = next_event(&mut stream, &mut buffer, "alert.created", Duration::from_secs(30)).await;
+    assert_eq!(alert["user_id"], user.id.as_str());
+    let insight = next_event(&mut stream, &mut buffer, "insight.completed", Duration::from_secs(30)).await;
+    assert_eq!(insight["id"], analysis.as_str());
+    assert_eq!(insight["status"], "completed");
+
+    // Another user's events never reach this stream.
+    let other = first.signup(&email("sse-other")).await;
+    first.checkin(&other, json!({"mood": 5, "sleep_hours": 2})).await;
+
+    // Logout on the first replica ends the stream on the second.
+    let (status, _) = first
+        .call("POST", "/api/v1/auth/logout", Some(&user.access), Some(json!({"refresh_token": user.refresh})))
+        .await;
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.chunk()).await.expect("the stream did not end after logout") {
+            Ok(Some(chunk)) => {
+                let text = String::from_utf8_lossy(&chunk);
+                assert!(!text.contains(&other.id), "another user's event leaked: {text}");
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    assert_eq!(second.call("GET", "/api/v1/notifications/stream", Some(&user.access), None).await.0, 401);
+    worker.stop().await;
+}
