@@ -37,3 +37,76 @@ impl Job for AnalyzeCheckin {
         self.analysis_id.to_string()
     }
 }
+
+/// `daily` or `weekly`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Daily,
+    Weekly,
+}
+
+impl Period {
+    /// As stored and as the contract spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Daily => "daily",
+            Self::Weekly => "weekly",
+        }
+    }
+
+    /// Days the period covers.
+    pub fn days(self) -> u64 {
+        match self {
+            Self::Daily => 1,
+            Self::Weekly => 7,
+        }
+    }
+}
+
+/// Summarise one user's period that starts on `start` (a date in their time zone).
+///
+/// Idempotent: one summary per user, period and start date (`uq_summaries_user_period_start`);
+/// a rerun writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateSummary {
+    pub user_id: Uuid,
+    pub period: Period,
+    pub start: chrono::NaiveDate,
+}
+
+impl Job for GenerateSummary {
+    const NAME: &'static str = "generate_summary";
+    const QUEUE: &'static str = "generate_summary";
+    const MAX_ATTEMPTS: u32 = 5;
+    fn dedup_key(&self) -> String {
+        format!("{}:{}:{}", self.user_id, self.period.as_str(), self.start)
+    }
+}
+
+/// Periodic upkeep, run by whichever worker takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum Maintenance {
+    /// Escalate open critical alerts left unacknowledged too long.
+    ScanAlerts { as_of: chrono::DateTime<chrono::Utc> },
+    /// Re-enqueue analyses stuck in `queued`/`running` (the database, not the
+    /// queue, is the source of truth).
+    SweepStale { as_of: chrono::DateTime<chrono::Utc> },
+    /// Delete expired refresh tokens and idempotency keys, and audit entries
+    /// past their retention.
+    Cleanup { as_of: chrono::DateTime<chrono::Utc> },
+}
+
+impl Job for Maintenance {
+    const NAME: &'static str = "maintenance";
+    const QUEUE: &'static str = "maintenance";
+    const MAX_ATTEMPTS: u32 = 3;
+    fn dedup_key(&self) -> String {
+        match self {
+            Self::ScanAlerts { as_of } => format!("scan_alerts:{as_of}"),
+            Self::SweepStale { as_of } => format!("sweep_stale:{as_of}"),
+            Self::Cleanup { as_of } => format!("cleanup:{as_of}"),
+        }
+    }
+}

@@ -128,6 +128,7 @@ pub fn worker_config(backends: Backends) -> WorkerConfig {
         poll_interval: Duration::from_millis(50),
         max_attempts: 3,
         rules: mindwell_worker::config::AlertRules::default(),
+        maintenance: mindwell_worker::maintenance::MaintenanceConfig::default(),
     }
 }
 
@@ -400,5 +401,24 @@ impl TestApp {
         .await
         .expect("insert alert");
         id.to_string()
+    }
+}
+
+/// Every Redis key matching `pattern` (a full SCAN).
+pub async fn redis_keys(pattern: &str) -> Vec<String> {
+    use fred::prelude::{ClientLike, KeysInterface};
+    let redis =
+        fred::prelude::Client::new(fred::prelude::Config::from_url(&redis_url()).expect("url"), None, None, None);
+    redis.init().await.expect("redis");
+    let mut cursor = "0".to_owned();
+    let mut keys = Vec::new();
+    loop {
+        let (next, page): (String, Vec<String>) =
+            redis.scan_page(cursor, pattern.to_owned(), Some(1000), None).await.expect("scan");
+        keys.extend(page);
+        if next == "0" {
+            return keys;
+        }
+        cursor = next;
     }
 }

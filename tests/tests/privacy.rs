@@ -268,23 +268,8 @@ async fn export_holds_everything_and_delete_leaves_nothing_behind() {
     let everything = audit_logs::Entity::find().all(db).await.expect("q");
     assert!(everything.iter().all(|e| !e.context.to_string().contains(&user.email)));
     // Nothing of theirs is left in Redis under this namespace but revocation markers.
-    let redis = fred::prelude::Client::new(
-        fred::prelude::Config::from_url(&mindwell_tests::redis_url()).expect("url"),
-        None,
-        None,
-        None,
-    );
-    fred::prelude::ClientLike::init(&redis).await.expect("redis");
-    let (_, keys): (String, Vec<String>) = fred::prelude::KeysInterface::scan_page(
-        &redis,
-        "0",
-        format!("{}:*{}*", app.backends.namespace, user.id),
-        Some(1000),
-        None,
-    )
-    .await
-    .expect("scan");
-    assert!(keys.iter().all(|k| k.contains(":user:nbf:")), "{keys:?}");
+    let keys = mindwell_tests::redis_keys(&format!("{}:*{}*", app.backends.namespace, user.id)).await;
+    assert!(!keys.is_empty() && keys.iter().all(|k| k.contains(":user:nbf:")), "{keys:?}");
 }
 
 #[tokio::test]

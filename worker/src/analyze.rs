@@ -39,6 +39,9 @@ pub struct JobContext {
     /// Redis, to mark the user's cached dashboards stale; `None` when embedded.
     pub cache: Option<fred::clients::Client>,
     pub namespace: String,
+    /// For jobs that enqueue jobs (the stale sweeper).
+    pub queue: mindwell_shared::queue::QueueConn,
+    pub maintenance: crate::maintenance::MaintenanceConfig,
 }
 
 impl JobContext {

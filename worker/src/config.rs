@@ -12,6 +12,9 @@
 //! | `MINDWELL_ALERT_CRITICAL_SLEEP_HOURS` | `3` | `low_sleep` critical below this many hours |
 //! | `MINDWELL_ALERT_MOOD_DROP` | `3` | `mood_drop` when mood is this far below the 7-day average |
 //! | `MINDWELL_CRISIS_RESOURCES` | a help-line text | carried in a critical alert's payload |
+//! | `MINDWELL_ESCALATE_AFTER_MINUTES` | `30` | open warning/critical alerts older than this are escalated |
+//! | `MINDWELL_STALE_AFTER_SECS` | `300` | `queued`/`running` analyses untouched this long are enqueued again |
+//! | `MINDWELL_AUDIT_RETENTION_DAYS` | `365` | audit entries older than this are deleted |
 
 use std::{path::PathBuf, time::Duration};
 
@@ -52,6 +55,7 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     pub max_attempts: u32,
     pub rules: AlertRules,
+    pub maintenance: crate::maintenance::MaintenanceConfig,
 }
 
 impl WorkerConfig {
@@ -70,6 +74,11 @@ impl WorkerConfig {
                 critical_sleep_hours: parse_var("MINDWELL_ALERT_CRITICAL_SLEEP_HOURS", defaults.critical_sleep_hours)?,
                 mood_drop: parse_var("MINDWELL_ALERT_MOOD_DROP", defaults.mood_drop)?,
                 crisis_resources: var("MINDWELL_CRISIS_RESOURCES").unwrap_or(defaults.crisis_resources),
+            },
+            maintenance: crate::maintenance::MaintenanceConfig {
+                escalate_after: chrono::Duration::minutes(parse_var("MINDWELL_ESCALATE_AFTER_MINUTES", 30)?),
+                stale_after: chrono::Duration::seconds(parse_var("MINDWELL_STALE_AFTER_SECS", 300)?),
+                audit_retention: chrono::Duration::days(parse_var("MINDWELL_AUDIT_RETENTION_DAYS", 365)?),
             },
         })
     }

@@ -8,8 +8,10 @@ pub mod analyze;
 pub mod config;
 pub mod crisis;
 pub mod inference;
+pub mod maintenance;
 pub mod rules;
 pub mod runner;
+pub mod summary;
 
 use std::sync::Arc;
 
@@ -48,6 +50,8 @@ where
         max_attempts: config.max_attempts,
         cache,
         namespace: config.backends.namespace.clone(),
+        queue: queue.clone(),
+        maintenance: config.maintenance.clone(),
     });
     runner::run(queue, ctx, config.concurrency, config.poll_interval, shutdown).await
 }

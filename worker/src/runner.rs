@@ -1,17 +1,21 @@
-//! Runs the job loop on the configured queue until SIGTERM/SIGINT, then lets
-//! in-flight jobs finish.
+//! Runs the job loops, one per queue (`analyze_checkin`, `generate_summary`,
+//! `maintenance`), until SIGTERM/SIGINT, then lets in-flight jobs finish.
 
-use std::time::Instant;
+use std::{future::Future, time::Instant};
 
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
 use mindwell_shared::{
-    jobs::{AnalyzeCheckin, Job},
+    jobs::{AnalyzeCheckin, GenerateSummary, Job, Maintenance},
     queue::{Backend, QueueConn},
 };
+use tokio::sync::watch;
 
-use crate::analyze::{self, Outcome, SharedContext};
+use crate::{
+    analyze::{self, JobError, Outcome, SharedContext},
+    maintenance, summary,
+};
 
 /// A name unique to this process start, so orphan recovery tells replicas apart.
 pub fn worker_id() -> String {
@@ -25,45 +29,110 @@ pub fn worker_id() -> String {
     format!("{host}-{}-{}", std::process::id(), &nonce[..8])
 }
 
+fn record<J: Job>(result: &Result<Outcome, JobError>, started: Instant) {
+    metrics::histogram!("mindwell_job_duration_seconds", "job" => J::NAME).record(started.elapsed().as_secs_f64());
+    let outcome = match result {
+        Ok(Outcome::Completed) => "succeeded",
+        Ok(Outcome::Skipped) => "skipped",
+        Err(_) => "failed",
+    };
+    metrics::counter!("mindwell_jobs_total", "job" => J::NAME, "outcome" => outcome).increment(1);
+}
+
 /// One delivery of an `analyze_checkin` job.
 ///
 /// A failed run goes back to the queue with backoff; once the analysis has used
-/// `max_attempts` runs it is marked `failed` and the job ends dead
-/// (`AbortError`), where `/admin/jobs` can see it.
-async fn handle(job: AnalyzeCheckin, ctx: Data<SharedContext>) -> Result<(), BoxDynError> {
+/// `max_attempts` runs (counted in the database, so they survive crashes) it is
+/// marked `failed` and the job ends dead (`AbortError`), where `/admin/jobs`
+/// shows it.
+async fn handle_analyze(job: AnalyzeCheckin, ctx: Data<SharedContext>) -> Result<(), BoxDynError> {
     let started = Instant::now();
     let result = analyze::run(&job, &ctx).await;
-    let secs = started.elapsed().as_secs_f64();
-    metrics::histogram!("mindwell_job_duration_seconds", "job" => AnalyzeCheckin::NAME).record(secs);
+    record::<AnalyzeCheckin>(&result, started);
+    let Err(err) = result else { return Ok(()) };
+    let attempts = analyze::attempts(&ctx.db, job.analysis_id).await.unwrap_or(0);
+    if attempts < ctx.max_attempts {
+        tracing::warn!(analysis_id = %job.analysis_id, attempts, error = %err, "job failed; will retry");
+        return Err(err.into());
+    }
+    tracing::error!(analysis_id = %job.analysis_id, attempts, error = %err, "job dead");
+    if let Err(e) = analyze::mark_failed(&ctx.db, job.analysis_id, &err.to_string()).await {
+        tracing::error!(analysis_id = %job.analysis_id, error = %e, "could not mark the analysis failed");
+    }
+    ctx.invalidate_dashboard(job.user_id).await;
+    metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "dead").increment(1);
+    Err(AbortError::new(err).into())
+}
+
+/// Ends a job dead once it used its attempts; retries it with backoff before.
+fn settle<J: Job>(result: Result<Outcome, JobError>, attempt: &Attempt) -> Result<(), BoxDynError> {
     match result {
-        Ok(outcome) => {
-            let label = if outcome == Outcome::Completed { "succeeded" } else { "skipped" };
-            metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => label).increment(1);
-            tracing::info!(analysis_id = %job.analysis_id, outcome = label, secs, "job done");
-            Ok(())
+        Ok(_) => Ok(()),
+        Err(err) if attempt.current() >= J::MAX_ATTEMPTS as usize => {
+            tracing::error!(job = J::NAME, error = %err, "job dead");
+            Err(AbortError::new(err).into())
         }
         Err(err) => {
-            let attempts = analyze::attempts(&ctx.db, job.analysis_id).await.unwrap_or(0);
-            if attempts >= ctx.max_attempts {
-                tracing::error!(analysis_id = %job.analysis_id, attempts, error = %err, "job dead");
-                if let Err(e) = analyze::mark_failed(&ctx.db, job.analysis_id, &err.to_string()).await {
-                    tracing::error!(analysis_id = %job.analysis_id, error = %e, "could not mark the analysis failed");
-                }
-                ctx.invalidate_dashboard(job.user_id).await;
-                metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "dead")
-                    .increment(1);
-                Err(AbortError::new(err).into())
-            } else {
-                tracing::warn!(analysis_id = %job.analysis_id, attempts, error = %err, "job failed; will retry");
-                metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "retried")
-                    .increment(1);
-                Err(err.into())
-            }
+            tracing::warn!(job = J::NAME, error = %err, "job failed; will retry");
+            Err(err.into())
         }
     }
 }
 
-/// Consumes `analyze_checkin` jobs from `queue` until `shutdown` resolves.
+async fn handle_summary(job: GenerateSummary, ctx: Data<SharedContext>, attempt: Attempt) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    let result = summary::run(&job, &ctx).await;
+    record::<GenerateSummary>(&result, started);
+    settle::<GenerateSummary>(result, &attempt)
+}
+
+async fn handle_maintenance(job: Maintenance, ctx: Data<SharedContext>, attempt: Attempt) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    let result = maintenance::run(&job, &ctx).await;
+    record::<Maintenance>(&result, started);
+    settle::<Maintenance>(result, &attempt)
+}
+
+/// Runs a worker for job `J` with handler `$handler` on `$queue` until `$stop` fires.
+macro_rules! serve_queue {
+    ($queue:expr, $job:ty, $handler:expr, $ctx:expr, $concurrency:expr, $poll:expr, $name:expr, $stop:expr) => {
+        async {
+            let queue: &QueueConn = $queue;
+            let mut stop: watch::Receiver<bool> = $stop;
+            let until = async move {
+                let _ = stop.wait_for(|s| *s).await;
+                Ok::<(), std::io::Error>(())
+            };
+            let name = format!("{}-{}", $name, <$job as Job>::NAME);
+            match queue.backend.clone() {
+                Backend::Redis(conn) => {
+                    let config = queue.redis_config::<$job>().batch_size($concurrency);
+                    let storage = RedisStorage::<$job>::new(conn).with_config(config).poll_with_interval($poll);
+                    WorkerBuilder::new(name)
+                        .backend(storage)
+                        .concurrency($concurrency)
+                        .data($ctx)
+                        .build($handler)
+                        .run_until(until)
+                        .await
+                }
+                Backend::Sqlite(pool) => {
+                    let config = queue.sqlite_config::<$job>().batch_size($concurrency);
+                    let storage = SqliteStorage::<$job>::new(&pool).with_config(config).poll_with_interval($poll);
+                    WorkerBuilder::new(name)
+                        .backend(storage)
+                        .concurrency($concurrency)
+                        .data($ctx)
+                        .build($handler)
+                        .run_until(until)
+                        .await
+                }
+            }
+        }
+    };
+}
+
+/// Consumes every queue until `shutdown` resolves.
 pub async fn run<F>(
     queue: QueueConn,
     ctx: SharedContext,
@@ -72,40 +141,23 @@ pub async fn run<F>(
     shutdown: F,
 ) -> anyhow::Result<()>
 where
-    F: std::future::Future<Output = ()> + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
 {
     let name = worker_id();
     tracing::info!(worker = %name, concurrency, "worker starting");
-    match queue.backend.clone() {
-        Backend::Redis(conn) => {
-            let config = queue.redis_config::<AnalyzeCheckin>().batch_size(concurrency);
-            let storage = RedisStorage::<AnalyzeCheckin>::new(conn).with_config(config).poll_with_interval(poll);
-            WorkerBuilder::new(name)
-                .backend(storage)
-                .concurrency(concurrency)
-                .data(ctx)
-                .build(handle)
-                .run_until(async move {
-                    shutdown.await;
-                    Ok::<(), std::io::Error>(())
-                })
-                .await?;
-        }
-        Backend::Sqlite(pool) => {
-            let config = queue.sqlite_config::<AnalyzeCheckin>().batch_size(concurrency);
-            let storage = SqliteStorage::<AnalyzeCheckin>::new(&pool).with_config(config).poll_with_interval(poll);
-            WorkerBuilder::new(name)
-                .backend(storage)
-                .concurrency(concurrency)
-                .data(ctx)
-                .build(handle)
-                .run_until(async move {
-                    shutdown.await;
-                    Ok::<(), std::io::Error>(())
-                })
-                .await?;
-        }
-    }
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let (a, s, m) = tokio::join!(
+        serve_queue!(&queue, AnalyzeCheckin, handle_analyze, ctx.clone(), concurrency, poll, name, rx.clone()),
+        serve_queue!(&queue, GenerateSummary, handle_summary, ctx.clone(), concurrency, poll, name, rx.clone()),
+        serve_queue!(&queue, Maintenance, handle_maintenance, ctx.clone(), 1, poll, name, rx.clone()),
+    );
+    a?;
+    s?;
+    m?;
     tracing::info!("worker stopped");
     Ok(())
 }

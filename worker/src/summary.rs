@@ -1,0 +1,285 @@
+//! The `generate_summary` job: one user's day or week as metrics and a short,
+//! readable text made here — the numbers through a template, and the period's
+//! most representative sentences of the user's own notes, chosen by embedding
+//! centrality with the same encoder as the analyses. No text leaves the worker.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use mindwell_shared::{
+    entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, summaries, user_settings},
+    events,
+    jobs::GenerateSummary,
+    now,
+};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::analyze::{JobContext, JobError, Outcome};
+
+/// Version of the summary method, recorded with each summary.
+pub const METHOD: &str = "summary-extractive@1.0.0";
+/// Sleep each night is measured against, for the sleep debt.
+const SLEEP_TARGET_HOURS: f64 = 8.0;
+/// At most this many sentences are embedded per summary.
+const MAX_SENTENCES: usize = 64;
+
+/// The UTC instants where a local day `date` begins in `tz`.
+pub fn local_midnight(tz: Tz, date: NaiveDate) -> chrono::DateTime<Utc> {
+    let midnight = date.and_time(NaiveTime::MIN);
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
+}
+
+/// The user's time zone, UTC when unset or unknown.
+pub async fn user_tz(db: &DatabaseConnection, user: Uuid) -> Result<Tz, DbErr> {
+    let tz: Option<String> = user_settings::Entity::find_by_id(user)
+        .select_only()
+        .column(user_settings::Column::Timezone)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(tz.and_then(|t| t.parse().ok()).unwrap_or(Tz::UTC))
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    count: usize,
+    mood: Vec<f64>,
+    sleep: Vec<f64>,
+}
+
+impl Stats {
+    fn avg(v: &[f64]) -> Option<f64> {
+        #[expect(clippy::cast_precision_loss, reason = "a period's check-ins")]
+        (!v.is_empty()).then(|| (v.iter().sum::<f64>() / v.len() as f64 * 100.0).round() / 100.0)
+    }
+}
+
+async fn period_rows(
+    db: &DatabaseConnection,
+    user: Uuid,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+) -> Result<Vec<checkins::Model>, DbErr> {
+    checkins::Entity::find()
+        .filter(checkins::Column::UserId.eq(user))
+        .filter(checkins::Column::Timestamp.gte(from))
+        .filter(checkins::Column::Timestamp.lt(to))
+        .all(db)
+        .await
+}
+
+fn sentences(notes: &[String]) -> Vec<String> {
+    notes
+        .iter()
+        .flat_map(|n| n.split(['.', '!', '?', '\n']))
+        .map(str::trim)
+        .filter(|s| s.split_whitespace().count() >= 3)
+        .map(str::to_owned)
+        .take(MAX_SENTENCES)
+        .collect()
+}
+
+/// Runs the job once.
+#[tracing::instrument(name = "generate_summary", skip_all, fields(user = %job.user_id, period = job.period.as_str(), start = %job.start))]
+pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, JobError> {
+    let db = &ctx.db;
+    let exists = summaries::Entity::find()
+        .filter(summaries::Column::UserId.eq(job.user_id))
+        .filter(summaries::Column::Period.eq(job.period.as_str()))
+        .filter(summaries::Column::PeriodStart.eq(job.start))
+        .one(db)
+        .await?;
+    if exists.is_some() {
+        return Ok(Outcome::Skipped);
+    }
+    let tz = user_tz(db, job.user_id).await?;
+    let end = job.start.checked_add_days(Days::new(job.period.days())).unwrap_or(job.start);
+    let (from, to) = (local_midnight(tz, job.start), local_midnight(tz, end));
+    let rows = period_rows(db, job.user_id, from, to).await?;
+    if rows.is_empty() {
+        return Ok(Outcome::Skipped);
+    }
+    let prev_start = job.start.checked_sub_days(Days::new(job.period.days())).unwrap_or(job.start);
+    let previous = period_rows(db, job.user_id, local_midnight(tz, prev_start), from).await?;
+
+    let stats = |rows: &[checkins::Model]| Stats {
+        count: rows.len(),
+        mood: rows.iter().map(|r| f64::from(r.mood)).collect(),
+        sleep: rows.iter().map(|r| r.sleep_hours).collect(),
+    };
+    let (now_s, prev_s) = (stats(&rows), stats(&previous));
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let labels: Vec<Option<Value>> = analyses::Entity::find()
+        .select_only()
+        .column(analyses::Column::Labels)
+        .filter(analyses::Column::CheckinId.is_in(ids.clone()))
+        .filter(analyses::Column::Status.eq("completed"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut sentiment: BTreeMap<String, u64> = BTreeMap::new();
+    let mut emotions: BTreeMap<String, f64> = BTreeMap::new();
+    for l in labels.iter().flatten() {
+        if let Some(s) = l["sentiment"]["label"].as_str() {
+            *sentiment.entry(s.to_owned()).or_default() += 1;
+        }
+        for (name, p) in l["emotions"].as_object().into_iter().flatten() {
+            *emotions.entry(name.clone()).or_default() += p.as_f64().unwrap_or(0.0);
+        }
+    }
+    let raised: Vec<String> = alerts::Entity::find()
+        .select_only()
+        .column(alerts::Column::Type)
+        .filter(alerts::Column::CheckinId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut alert_counts: BTreeMap<String, u64> = BTreeMap::new();
+    for a in raised {
+        *alert_counts.entry(a).or_default() += 1;
+    }
+    // Per night: the day's average sleep against the target, summed over days.
+    let mut nights: BTreeMap<NaiveDate, Vec<f64>> = BTreeMap::new();
+    for r in &rows {
+        nights.entry(r.timestamp.with_timezone(&tz).date_naive()).or_default().push(r.sleep_hours);
+    }
+    let sleep_debt: f64 =
+        nights.values().filter_map(|v| Stats::avg(v)).map(|avg| (SLEEP_TARGET_HOURS - avg).max(0.0)).sum();
+    let top_emotion = emotions
+        .iter()
+        .filter(|(n, _)| n.as_str() != "neutral")
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(n, _)| n.clone());
+    let delta = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| ((a - b) * 100.0).round() / 100.0);
+    let extremes = |v: &[f64]| {
+        json!({
+            "min": v.iter().copied().reduce(f64::min),
+            "max": v.iter().copied().reduce(f64::max),
+            "avg": Stats::avg(v),
+        })
+    };
+    let metrics = json!({
+        "checkins": now_s.count,
+        "mood": extremes(&now_s.mood),
+        "sleep": extremes(&now_s.sleep),
+        "sleep_debt_hours": (sleep_debt * 100.0).round() / 100.0,
+        "sentiment": sentiment,
+        "top_emotion": top_emotion,
+        "alerts": alert_counts,
+        "change": {
+            "previous_checkins": prev_s.count,
+            "mood_avg": delta(Stats::avg(&now_s.mood), Stats::avg(&prev_s.mood)),
+            "sleep_avg": delta(Stats::avg(&now_s.sleep), Stats::avg(&prev_s.sleep)),
+        },
+    });
+
+    let notes: Vec<String> = rows.iter().map(|r| r.notes.clone()).collect();
+    let candidates = sentences(&notes);
+    let quotes = if candidates.is_empty() { Vec::new() } else { representative(ctx, candidates).await? };
+    let text = render(job, &now_s, sleep_debt, top_emotion.as_deref(), &metrics, &quotes);
+
+    let id = Uuid::now_v7();
+    let inserted = summaries::Entity::insert(summaries::ActiveModel {
+        id: Set(id),
+        user_id: Set(job.user_id),
+        period: Set(job.period.as_str().to_owned()),
+        period_start: Set(job.start),
+        period_end: Set(end.checked_sub_days(Days::new(1)).unwrap_or(job.start)),
+        summary: Set(text),
+        metrics: Set(metrics),
+        model_version: Set(format!("{METHOD}+{}", ctx.models.version)),
+        created_at: Set(now()),
+    })
+    .on_conflict_do_nothing_on([summaries::Column::UserId, summaries::Column::Period, summaries::Column::PeriodStart])
+    .exec(db)
+    .await?;
+    if !matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
+        return Ok(Outcome::Skipped);
+    }
+    ctx.invalidate_dashboard(job.user_id).await;
+    ctx.publish(events::SUMMARY_CREATED, job.user_id, id).await;
+    Ok(Outcome::Completed)
+}
+
+/// The (at most two) sentences closest on average to all the others.
+async fn representative(ctx: &JobContext, candidates: Vec<String>) -> Result<Vec<String>, JobError> {
+    if candidates.len() <= 2 {
+        return Ok(candidates);
+    }
+    let texts = candidates.clone();
+    let (emb, _) = ctx
+        .models
+        .run(move |p| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            p.embed(&refs)
+        })
+        .await?;
+    let sim = emb.dot(&emb.t());
+    let mut scored: Vec<(usize, f32)> = (0..candidates.len()).map(|i| (i, sim.row(i).sum())).collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut picked: Vec<usize> = scored.iter().take(2).map(|(i, _)| *i).collect();
+    picked.sort_unstable();
+    Ok(picked.into_iter().map(|i| candidates[i].clone()).collect())
+}
+
+fn render(
+    job: &GenerateSummary,
+    s: &Stats,
+    sleep_debt: f64,
+    top_emotion: Option<&str>,
+    metrics: &Value,
+    quotes: &[String],
+) -> String {
+    let what = match job.period {
+        mindwell_shared::jobs::Period::Daily => format!("On {}", job.start),
+        mindwell_shared::jobs::Period::Weekly => format!("The week of {}", job.start),
+    };
+    let plural = if s.count == 1 { "" } else { "s" };
+    let mut text = format!(
+        "{what}: {} check-in{plural}, mood averaging {:.1}/10 and {:.1} h of sleep",
+        s.count,
+        Stats::avg(&s.mood).unwrap_or(0.0),
+        Stats::avg(&s.sleep).unwrap_or(0.0)
+    );
+    if sleep_debt >= 1.0 {
+        text.push_str(&format!(" ({sleep_debt:.1} h short of {SLEEP_TARGET_HOURS:.0} h a night)"));
+    }
+    text.push('.');
+    if let Some(change) = metrics["change"]["mood_avg"].as_f64().filter(|c| c.abs() >= 0.5) {
+        let dir = if change > 0.0 { "up" } else { "down" };
+        text.push_str(&format!(" Mood is {dir} {:.1} on the period before.", change.abs()));
+    }
+    if let Some(e) = top_emotion {
+        text.push_str(&format!(" The strongest feeling in your notes: {e}."));
+    }
+    if !quotes.is_empty() {
+        let q: Vec<String> = quotes.iter().map(|q| format!("“{q}”")).collect();
+        text.push_str(&format!(" In your words: {}.", q.join(" ")));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_day_starts_at_local_midnight() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
+        assert_eq!(local_midnight(Tz::UTC, date).to_rfc3339(), "2026-11-22T00:00:00+00:00");
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap_or(Tz::UTC);
+        assert_eq!(local_midnight(kolkata, date).to_rfc3339(), "2026-11-21T18:30:00+00:00");
+    }
+
+    #[test]
+    fn short_fragments_are_not_sentences() {
+        let s = sentences(&["Ok. I walked by the river today! Tired?".into()]);
+        assert_eq!(s, vec!["I walked by the river today".to_owned()]);
+    }
+}
