@@ -42,6 +42,8 @@ pub struct JobContext {
     /// For jobs that enqueue jobs (the stale sweeper).
     pub queue: mindwell_shared::queue::QueueConn,
     pub maintenance: crate::maintenance::MaintenanceConfig,
+    /// Email, when SMTP is configured.
+    pub email: Option<Arc<dyn crate::notify::EmailSender>>,
 }
 
 impl JobContext {
@@ -124,6 +126,19 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     for alert in insert_alerts(db, &checkin, job.analysis_id, &drafts).await? {
         ctx.publish(events::ALERT_CREATED, checkin.user_id, alert).await;
     }
+    if !crisis.is_empty() && drafts.iter().any(|d| d.kind == mindwell_shared::analysis::alert::CRISIS_LANGUAGE) {
+        // Once per analysis: only the first run gets here with nothing sent yet.
+        if claimed_first_time(db, job.analysis_id).await? {
+            crate::notify::email_user(
+                ctx.email.as_ref(),
+                db,
+                checkin.user_id,
+                "MindWell: we are here for you",
+                &format!("Something in your latest check-in worried us.\n\n{}\n", ctx.rules.crisis_resources),
+            )
+            .await;
+        }
+    }
 
     let started = Instant::now();
     let notes = checkin.notes.trim().to_owned();
@@ -190,6 +205,11 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
         ctx.publish(events::ALERT_CREATED, checkin.user_id, alert).await;
     }
     Ok(Outcome::Completed)
+}
+
+/// Whether this is the analysis' first run (so one-time effects happen once).
+async fn claimed_first_time(db: &DatabaseConnection, analysis_id: Uuid) -> Result<bool, DbErr> {
+    Ok(attempts(db, analysis_id).await? == 1)
 }
 
 /// Marks the analysis `failed` with `error`, when its job is dead.

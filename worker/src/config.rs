@@ -15,6 +15,8 @@
 //! | `MINDWELL_ESCALATE_AFTER_MINUTES` | `30` | open warning/critical alerts older than this are escalated |
 //! | `MINDWELL_STALE_AFTER_SECS` | `300` | `queued`/`running` analyses untouched this long are enqueued again |
 //! | `MINDWELL_AUDIT_RETENTION_DAYS` | `365` | audit entries older than this are deleted |
+//! | `MINDWELL_SMTP_URL` | unset (email off) | e.g. `smtp://relay:25` or `smtps://user:pass@host`; emails go only to users who opted in |
+//! | `MINDWELL_SMTP_FROM` | `MindWell <no-reply@localhost>` | sender address |
 
 use std::{path::PathBuf, time::Duration};
 
@@ -56,6 +58,8 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     pub rules: AlertRules,
     pub maintenance: crate::maintenance::MaintenanceConfig,
+    /// SMTP URL and sender, when email is on.
+    pub smtp: Option<(String, String)>,
 }
 
 impl WorkerConfig {
@@ -80,6 +84,8 @@ impl WorkerConfig {
                 stale_after: chrono::Duration::seconds(parse_var("MINDWELL_STALE_AFTER_SECS", 300)?),
                 audit_retention: chrono::Duration::days(parse_var("MINDWELL_AUDIT_RETENTION_DAYS", 365)?),
             },
+            smtp: var("MINDWELL_SMTP_URL")
+                .map(|url| (url, var("MINDWELL_SMTP_FROM").unwrap_or_else(|| "MindWell <no-reply@localhost>".into()))),
         })
     }
 }

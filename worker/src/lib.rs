@@ -9,6 +9,7 @@ pub mod config;
 pub mod crisis;
 pub mod inference;
 pub mod maintenance;
+pub mod notify;
 pub mod rules;
 pub mod runner;
 pub mod summary;
@@ -52,6 +53,10 @@ where
         namespace: config.backends.namespace.clone(),
         queue: queue.clone(),
         maintenance: config.maintenance.clone(),
+        email: match &config.smtp {
+            Some((url, from)) => Some(Arc::new(notify::Smtp::new(url, from).map_err(anyhow::Error::msg)?)),
+            None => None,
+        },
     });
     runner::run(queue, ctx, config.concurrency, config.poll_interval, shutdown).await
 }

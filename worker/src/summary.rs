@@ -204,6 +204,14 @@ pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, Job
     }
     ctx.invalidate_dashboard(job.user_id).await;
     ctx.publish(events::SUMMARY_CREATED, job.user_id, id).await;
+    crate::notify::email_user(
+        ctx.email.as_ref(),
+        db,
+        job.user_id,
+        &format!("Your {} MindWell summary is ready", job.period.as_str()),
+        &format!("Your summary for the period starting {} is waiting in the app.\n", job.start),
+    )
+    .await;
     Ok(Outcome::Completed)
 }
 

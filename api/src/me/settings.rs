@@ -134,6 +134,7 @@ impl SettingsApi {
     ) -> Result<Reply<Settings>, ApiError> {
         let update = body.value;
         let mut s = load(&state, auth.0.id).await?;
+        let email_before = s.notify_email;
         if let Some(tz) = update.timezone {
             s.timezone = tz;
         }
@@ -166,6 +167,11 @@ impl SettingsApi {
         )
         .exec_without_returning(&state.db)
         .await?;
+        if s.notify_email != email_before {
+            // The record of consent to email: who, which way, when.
+            let action = if s.notify_email { "notifications.email_opted_in" } else { "notifications.email_opted_out" };
+            crate::audit::record(&state.db, Some(auth.0.id), action, serde_json::json!({})).await?;
+        }
         crate::dashboard::invalidate(&state, auth.0.id).await;
         Ok(ok(s.into()))
     }

@@ -1,0 +1,74 @@
+//! Email: a real channel behind a trait, off unless `MINDWELL_SMTP_URL` is set.
+//!
+//! Emails never carry note text or analysis details — only that something is
+//! waiting in the app (and, for crisis language, where to find help) — and go
+//! only to users who opted in (`notifications.email` in their settings; the
+//! opt-in is audited by the API).
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
+use mindwell_shared::entities::{user_settings, users};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use uuid::Uuid;
+
+/// Sends one plain-text email.
+pub trait EmailSender: Send + Sync + std::fmt::Debug {
+    fn send<'a>(&'a self, to: &'a str, subject: &'a str, body: &'a str) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// SMTP through lettre.
+#[derive(Debug)]
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Smtp {
+    /// `url`: `smtp://host:port` (plain, for a relay on the same network),
+    /// `smtp://user:pass@host?tls=required`, or `smtps://…`; `from`: the sender.
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| e.to_string())?.build();
+        let from = from.parse().map_err(|e| format!("MINDWELL_SMTP_FROM: {e}"))?;
+        Ok(Self { transport, from })
+    }
+}
+
+impl EmailSender for Smtp {
+    fn send<'a>(&'a self, to: &'a str, subject: &'a str, body: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+            let message = Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(subject)
+                .body(body.to_owned())
+                .map_err(|e| e.to_string())?;
+            self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Emails `user` if they opted in; failures are logged, never fatal.
+pub async fn email_user(
+    sender: Option<&Arc<dyn EmailSender>>,
+    db: &DatabaseConnection,
+    user: Uuid,
+    subject: &str,
+    body: &str,
+) {
+    let Some(sender) = sender else { return };
+    let opted_in = matches!(user_settings::Entity::find_by_id(user).one(db).await, Ok(Some(s)) if s.notify_email);
+    if !opted_in {
+        return;
+    }
+    let Ok(Some(u)) = users::Entity::find_by_id(user).one(db).await else { return };
+    match sender.send(&u.email, subject, body).await {
+        Ok(()) => metrics::counter!("mindwell_emails_total", "outcome" => "sent").increment(1),
+        Err(e) => {
+            metrics::counter!("mindwell_emails_total", "outcome" => "failed").increment(1);
+            tracing::warn!(%user, error = %e, "email not sent");
+        }
+    }
+}
