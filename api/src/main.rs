@@ -19,14 +19,15 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if args.as_slice() == ["migrate"] {
+        let backends = mindwell_shared::config::Backends::from_env()?;
+        let db = mindwell_shared::db::connect(&backends.database, 2).await?;
+        mindwell_api::migrate(&db).await?;
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
     let config = ApiConfig::from_env()?;
     match args.as_slice() {
-        ["migrate"] => {
-            let db = mindwell_shared::db::connect(&config.backends.database, 2).await?;
-            mindwell_api::migrate(&db).await?;
-            tracing::info!("migrations applied");
-            Ok(())
-        }
         [] | ["serve"] => serve(config, false).await,
         ["--with-worker"] | ["serve", "--with-worker"] => serve(config, true).await,
         _ => {

@@ -107,3 +107,21 @@ fn a_tampered_model_file_is_refused_at_load() {
     assert!(err.to_string().contains("sha256"), "{err}");
     let _ = std::fs::remove_dir_all(dst);
 }
+
+#[test]
+fn heads_built_for_another_encoder_are_refused() {
+    let (_, active) = pipeline();
+    let heads = std::env::temp_dir().join(format!("mindwell-requires-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&heads).expect("mkdir");
+    for entry in std::fs::read_dir(&active.heads).expect("read") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), heads.join(entry.file_name())).expect("copy");
+    }
+    let mut m = manifest(&heads);
+    m["requires"]["encoder"] = serde_json::json!("9.9.9");
+    std::fs::write(heads.join("manifest.json"), m.to_string()).expect("write");
+    let mixed = ActiveModels { heads: heads.clone(), ..active };
+    let err = Pipeline::load(&mixed, 1).expect_err("a mismatched pair must be refused");
+    assert!(err.to_string().contains("needs encoder 9.9.9"), "{err}");
+    let _ = std::fs::remove_dir_all(heads);
+}

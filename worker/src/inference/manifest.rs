@@ -37,6 +37,9 @@ pub struct Manifest {
     pub max_length: Option<usize>,
     #[serde(default)]
     pub golden: Vec<serde_json::Value>,
+    /// Model name to the exact version this one was built on.
+    #[serde(default)]
+    pub requires: BTreeMap<String, String>,
 }
 
 impl Manifest {
@@ -68,6 +71,29 @@ impl Manifest {
             .find(|p| p.name == output)
             .and_then(|p| p.labels.clone())
             .ok_or_else(|| ModelError::Manifest(format!("{}: output {output:?} has no labels", self.name)))
+    }
+
+    /// Refuses a combination this model was not built for.
+    pub fn check_requires(&self, others: &[&Manifest]) -> Result<(), ModelError> {
+        for (name, version) in &self.requires {
+            match others.iter().find(|m| &m.name == name) {
+                Some(m) if &m.version == version => {}
+                Some(m) => {
+                    return Err(ModelError::Manifest(format!(
+                        "{} needs {name} {version}, but {name} {} is active",
+                        self.id(),
+                        m.version
+                    )));
+                }
+                None => {
+                    return Err(ModelError::Manifest(format!(
+                        "{} needs {name} {version}, which is not loaded",
+                        self.id()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `name@version`, as recorded in `model_version`.

@@ -112,6 +112,9 @@ impl Pipeline {
         let enc_m = Manifest::load_verified(&active.encoder)?;
         let heads_m = Manifest::load_verified(&active.heads)?;
         let risk_m = Manifest::load_verified(&active.risk)?;
+        for m in [&enc_m, &heads_m, &risk_m] {
+            m.check_requires(&[&enc_m, &heads_m, &risk_m])?;
+        }
 
         let tok_file = active.encoder.join(enc_m.tokenizer.as_deref().unwrap_or("tokenizer.json"));
         let mut tokenizer = Tokenizer::from_file(&tok_file)
