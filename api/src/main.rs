@@ -41,7 +41,7 @@ async fn serve(config: ApiConfig, with_worker: bool) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let state = mindwell_api::prepare(config).await?;
     let mut worker = if with_worker { Some(spawn_worker()?) } else { None };
-    let (addr, server) = mindwell_api::bind(state, &bind, shutdown_signal()).await?;
+    let (addr, server) = mindwell_api::bind(state, &bind, mindwell_shared::time::shutdown_signal()).await?;
     tracing::info!(%addr, "listening");
     let result = server.await;
     if let Some(child) = worker.as_mut() {
@@ -68,24 +68,4 @@ async fn stop_worker(child: &mut tokio::process::Child) {
     if tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await.is_err() {
         let _ = child.kill().await;
     }
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown requested; finishing in-flight requests");
 }

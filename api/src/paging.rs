@@ -1,7 +1,7 @@
 //! Query parameters shared by list endpoints: `limit`, `cursor`, `range`.
 
 use base64::Engine;
-use chrono::{DateTime, Days, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, Utc};
 use chrono_tz::Tz;
 use poem_openapi::{
     Object,
@@ -72,20 +72,13 @@ pub fn range_days(raw: Option<&str>) -> Result<u32, ApiError> {
 }
 
 /// A user's time zone, UTC when unknown.
-pub fn tz(name: &str) -> Tz {
-    name.parse().unwrap_or(Tz::UTC)
-}
+pub use mindwell_shared::time::tz;
 
 /// The first instant of the range: local midnight `days - 1` days before today.
 pub fn range_start(tz: Tz, days: u32, now: DateTime<Utc>) -> DateTime<Utc> {
     let today = now.with_timezone(&tz).date_naive();
     let first = today.checked_sub_days(Days::new(u64::from(days.saturating_sub(1)))).unwrap_or(today);
-    let midnight = first.and_time(NaiveTime::MIN);
-    // A DST gap at midnight: take the earliest valid instant after it.
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
-        .map_or_else(|| now - chrono::Duration::days(i64::from(days)), |t| t.with_timezone(&Utc))
+    mindwell_shared::time::local_midnight(tz, first)
 }
 
 /// A keyset cursor: the sort key of the last item seen.

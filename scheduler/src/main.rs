@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         None | Some("run") => {
             let scheduler = Scheduler::connect(&config).await?;
             tracing::info!(id = %scheduler.id, "scheduler starting");
-            scheduler.run(shutdown_signal()).await
+            scheduler.run(mindwell_shared::time::shutdown_signal()).await
         }
         Some("run-once") => run_once(&config, &args[1..]).await,
         _ => {
@@ -106,23 +106,4 @@ async fn written(db: &sea_orm::DatabaseConnection, jobs: &[GenerateSummary]) -> 
         }
     }
     Ok(done)
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }

@@ -9,15 +9,7 @@ use mindwell_shared::{
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
-/// Where a local day begins, in UTC.
-pub fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    let midnight = date.and_time(chrono::NaiveTime::MIN);
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
-        .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
-}
+pub use mindwell_shared::time::local_midnight;
 
 /// The period due at `now` for a user in `tz`: yesterday for daily; for
 /// weekly, the Monday-to-Sunday week that ended, once the user's Monday began.

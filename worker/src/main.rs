@@ -21,28 +21,5 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let config = WorkerConfig::from_env()?;
-    mindwell_worker::serve(config, shutdown_signal()).await
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown requested; finishing in-flight jobs");
+    mindwell_worker::serve(config, mindwell_shared::time::shutdown_signal()).await
 }

@@ -5,13 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use mindwell_shared::{
     entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, summaries, user_settings},
     events,
     jobs::GenerateSummary,
     now,
+    time::local_midnight,
 };
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
@@ -25,15 +26,6 @@ pub const METHOD: &str = "summary-extractive@1.0.0";
 const SLEEP_TARGET_HOURS: f64 = 8.0;
 /// At most this many sentences are embedded per summary.
 const MAX_SENTENCES: usize = 64;
-
-/// The UTC instants where a local day `date` begins in `tz`.
-pub fn local_midnight(tz: Tz, date: NaiveDate) -> chrono::DateTime<Utc> {
-    let midnight = date.and_time(NaiveTime::MIN);
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
-        .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
-}
 
 /// The user's time zone, UTC when unset or unknown.
 pub async fn user_tz(db: &DatabaseConnection, user: Uuid) -> Result<Tz, DbErr> {
@@ -276,14 +268,6 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_local_day_starts_at_local_midnight() {
-        let date = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
-        assert_eq!(local_midnight(Tz::UTC, date).to_rfc3339(), "2026-11-22T00:00:00+00:00");
-        let kolkata: Tz = "Asia/Kolkata".parse().unwrap_or(Tz::UTC);
-        assert_eq!(local_midnight(kolkata, date).to_rfc3339(), "2026-11-21T18:30:00+00:00");
-    }
 
     #[test]
     fn short_fragments_are_not_sentences() {
