@@ -308,3 +308,36 @@ async fn the_dashboard_counts_days_in_the_users_time_zone() {
     assert_eq!(d["recent_insights"].as_array().map(Vec::len), Some(5));
     assert_eq!(app.call("GET", "/api/v1/dashboard?range=400d", Some(&user.access), None).await.0, 422);
 }
+
+#[tokio::test]
+async fn a_coach_sees_and_acknowledges_consenting_users_alerts_only() {
+    let (app, admin) = TestApp::spawn_with_admin().await;
+    let coach = app.coach(&admin, &email("ackcoach")).await;
+    let client = app.signup(&email("client")).await;
+    let stranger = app.signup(&email("stranger")).await;
+    let theirs = app.insert_alert(&client, "low_sleep", "open").await;
+    let other = app.insert_alert(&stranger, "low_sleep", "open").await;
+    let path = format!("/api/v1/alerts/{theirs}");
+    assert_eq!(app.call("PATCH", &path, Some(&coach.access), Some(json!({"status": "acknowledged"}))).await.0, 404);
+    app.call(
+        "POST",
+        "/api/v1/me/consents",
+        Some(&client.access),
+        Some(json!({"coach_id": coach.id, "scope": "trends"})),
+    )
+    .await;
+    let (_, list) = app.call("GET", "/api/v1/alerts", Some(&coach.access), None).await;
+    let ids: Vec<&str> =
+        list["data"]["items"].as_array().expect("items").iter().filter_map(|a| a["id"].as_str()).collect();
+    assert_eq!(ids, vec![theirs.as_str()], "only the consenting user's alerts");
+    let (status, body) = app.call("PATCH", &path, Some(&coach.access), Some(json!({"status": "acknowledged"}))).await;
+    assert_eq!((status, body["data"]["status"].as_str()), (200, Some("acknowledged")));
+    let (_, all) = app.call("GET", "/api/v1/alerts", Some(&admin), None).await;
+    assert_eq!(all["data"]["items"].as_array().map(Vec::len), Some(2), "an admin sees every alert");
+    assert_eq!(
+        app.call("PATCH", &format!("/api/v1/alerts/{other}"), Some(&coach.access), Some(json!({"status": "closed"})))
+            .await
+            .0,
+        404
+    );
+}

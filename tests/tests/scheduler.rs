@@ -263,3 +263,43 @@ async fn run_once_enqueues_a_pass_and_exits_when_it_is_written() {
     assert!(!bad.success());
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_up_deletes_expired_tokens_keys_and_old_job_results() {
+    let app = TestApp::spawn().await;
+    let worker = app.start_worker().await;
+    let user = app.signup(&email("cleanup")).await;
+    let (_, analysis) = app.checkin(&user, json!({"mood": 6, "sleep_hours": 7})).await;
+    app.wait_for_insight(&user, &analysis, Duration::from_secs(30)).await;
+    let done_key = format!("{}:analyze_checkin:done", app.backends.namespace);
+    let done = || async {
+        let redis = fred::prelude::Client::new(
+            fred::prelude::Config::from_url(&mindwell_tests::redis_url()).expect("url"),
+            None,
+            None,
+            None,
+        );
+        fred::prelude::ClientLike::init(&redis).await.expect("redis");
+        let n: u64 = fred::prelude::SetsInterface::scard(&redis, &done_key).await.expect("scard");
+        n
+    };
+    wait_for("the job's result", || async { done().await > 0 }).await;
+
+    // Ten days on: the refresh token (1 h in tests) and the finished job's result are past retention.
+    let later = Utc::now() + chrono::Duration::days(10);
+    app.state.queue.push(Maintenance::Cleanup { as_of: later }).await.expect("push");
+    wait_for("the clean-up", || async {
+        mindwell_shared::entities::refresh_tokens::Entity::find().count(app.db()).await.unwrap_or(1) == 0
+    })
+    .await;
+    wait_for("the purge of job results", || async {
+        done().await == 0
+            && mindwell_tests::redis_keys(&format!("{}:analyze_checkin:meta:*", app.backends.namespace))
+                .await
+                .is_empty()
+    })
+    .await;
+    // What users still need stays.
+    assert_eq!(app.call("GET", &format!("/api/v1/insights/{analysis}"), Some(&user.access), None).await.0, 200);
+    worker.stop().await;
+}

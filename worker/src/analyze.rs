@@ -85,6 +85,8 @@ pub enum JobError {
     Database(#[from] DbErr),
     #[error("inference: {0}")]
     Model(#[from] ModelError),
+    #[error("queue: {0}")]
+    Queue(String),
 }
 
 /// What a run did.

@@ -15,6 +15,7 @@
 //! | `MINDWELL_ESCALATE_AFTER_MINUTES` | `30` | open warning/critical alerts older than this are escalated |
 //! | `MINDWELL_STALE_AFTER_SECS` | `300` | `queued`/`running` analyses untouched this long are enqueued again |
 //! | `MINDWELL_AUDIT_RETENTION_DAYS` | `365` | audit entries older than this are deleted |
+//! | `MINDWELL_JOB_RESULT_RETENTION_DAYS` | `7` | finished jobs' payloads and results are deleted from the queue after this |
 //! | `MINDWELL_SMTP_URL` | unset (email off) | e.g. `smtp://relay:25` or `smtps://user:pass@host`; emails go only to users who opted in |
 //! | `MINDWELL_SMTP_FROM` | `MindWell <no-reply@localhost>` | sender address |
 
@@ -83,6 +84,7 @@ impl WorkerConfig {
                 escalate_after: chrono::Duration::minutes(parse_var("MINDWELL_ESCALATE_AFTER_MINUTES", 30)?),
                 stale_after: chrono::Duration::seconds(parse_var("MINDWELL_STALE_AFTER_SECS", 300)?),
                 audit_retention: chrono::Duration::days(parse_var("MINDWELL_AUDIT_RETENTION_DAYS", 365)?),
+                job_result_retention: chrono::Duration::days(parse_var("MINDWELL_JOB_RESULT_RETENTION_DAYS", 7)?),
             },
             smtp: var("MINDWELL_SMTP_URL")
                 .map(|url| (url, var("MINDWELL_SMTP_FROM").unwrap_or_else(|| "MindWell <no-reply@localhost>".into()))),

@@ -27,6 +27,8 @@ pub struct MaintenanceConfig {
     pub stale_after: Duration,
     /// Audit entries older than this are deleted.
     pub audit_retention: Duration,
+    /// Finished jobs' results kept in the queue (apalis-redis never expires them).
+    pub job_result_retention: Duration,
 }
 
 impl Default for MaintenanceConfig {
@@ -35,6 +37,7 @@ impl Default for MaintenanceConfig {
             escalate_after: Duration::minutes(30),
             stale_after: Duration::minutes(5),
             audit_retention: Duration::days(365),
+            job_result_retention: Duration::days(7),
         }
     }
 }
@@ -169,6 +172,39 @@ async fn cleanup(ctx: &JobContext, as_of: chrono::DateTime<chrono::Utc>) -> Resu
         .exec(db)
         .await?
         .rows_affected;
-    tracing::info!(tokens, keys, audit, "clean-up done");
+    let results = purge_job_results(ctx, as_of).await?;
+    tracing::info!(tokens, keys, audit, results, "clean-up done");
     Ok(Outcome::Completed)
+}
+
+/// Deletes the stored payloads and results of jobs that finished before the
+/// retention window, in each queue's `done` set. Dead jobs stay for operators.
+async fn purge_job_results(ctx: &JobContext, as_of: chrono::DateTime<chrono::Utc>) -> Result<u64, JobError> {
+    use fred::interfaces::{HashesInterface, KeysInterface, SetsInterface};
+    let Some(redis) = &ctx.cache else { return Ok(0) };
+    let cutoff = (as_of - ctx.maintenance.job_result_retention).timestamp();
+    let mut purged = 0u64;
+    for queue in [
+        ctx.queue.queue_name::<AnalyzeCheckin>(),
+        ctx.queue.queue_name::<mindwell_shared::jobs::GenerateSummary>(),
+        ctx.queue.queue_name::<Maintenance>(),
+    ] {
+        let done: Vec<String> = redis.smembers(format!("{queue}:done")).await.map_err(redis_err)?;
+        for id in done {
+            let meta = format!("{queue}:meta:{id}");
+            let done_at: Option<i64> = redis.hget(&meta, "done_at").await.map_err(redis_err)?;
+            if done_at.is_some_and(|t| t > cutoff) {
+                continue;
+            }
+            let _: i64 = redis.del(&meta).await.map_err(redis_err)?;
+            let _: i64 = redis.hdel(format!("{queue}:data"), &id).await.map_err(redis_err)?;
+            let _: i64 = redis.srem(format!("{queue}:done"), &id).await.map_err(redis_err)?;
+            purged += 1;
+        }
+    }
+    Ok(purged)
+}
+
+fn redis_err(e: fred::error::Error) -> JobError {
+    JobError::Queue(e.to_string())
 }
