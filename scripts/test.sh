@@ -20,6 +20,12 @@ if command -v psql >/dev/null 2>&1; then
     while read -r db; do psql "$MINDWELL_TEST_PG" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
 fi
 
+# Redis keys left by earlier runs (each test has its own namespace, t<32 hex>).
+if command -v redis-cli >/dev/null 2>&1; then
+  redis-cli -u "$MINDWELL_TEST_REDIS" --scan --pattern 't[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]*:*' 2>/dev/null |
+    xargs -r -n 500 redis-cli -u "$MINDWELL_TEST_REDIS" del >/dev/null 2>&1 || true
+fi
+
 # The black-box tests start the real binaries: build them with the tests.
 cargo build --workspace --bins
 cargo nextest run --workspace --no-fail-fast "$@"
