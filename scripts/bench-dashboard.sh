@@ -32,7 +32,8 @@ start_api() { # $1: cache on/off
   echo "the API did not start" >&2; exit 1
 }
 stop_api() { kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; }
-trap stop_api EXIT
+cleanup() { stop_api; redis-cli -u "$REDIS" --scan --pattern "bench$$:*" | xargs -r -n 500 redis-cli -u "$REDIS" del >/dev/null; }
+trap cleanup EXIT
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$API_PID/stat"; }
 
 json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }

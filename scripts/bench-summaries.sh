@@ -51,5 +51,6 @@ for workers in 1 2; do
   end=$(date +%s.%N)
   jobs=$(psql "$DB_URL" -Atc "SELECT count(*) FROM summaries")
   kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
+  redis-cli -u "$REDIS" --scan --pattern "$ns:*" | xargs -r -n 500 redis-cli -u "$REDIS" del >/dev/null
   awk -v w="$workers" -v j="$jobs" -v s="$start" -v e="$end" 'BEGIN { printf "%-8s %8d %10.1f %10.1f\n", w, j, e - s, j / (e - s) }'
 done
