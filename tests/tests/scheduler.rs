@@ -60,6 +60,9 @@ async fn a_summary_is_written_once_however_often_its_job_runs() {
     assert_eq!(s.metrics["sleep_debt_hours"], 2.0, "one night of 6 h against 8 h");
     assert!(s.summary.contains("2 check-ins"), "{}", s.summary);
     assert!(s.model_version.starts_with("summary-extractive@"));
+    let emotions = s.metrics["emotions"].as_object().expect("emotion averages");
+    let total: f64 = emotions.values().filter_map(serde_json::Value::as_f64).sum();
+    assert!(emotions.is_empty() || (total - 1.0).abs() < 0.01, "{emotions:?}");
 
     let (status, page) = app.call("GET", "/api/v1/summaries?period=daily", Some(&user.access), None).await;
     assert_eq!(status, 200);

@@ -148,6 +148,10 @@ pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, Job
         .filter(|(n, _)| n.as_str() != "neutral")
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(n, _)| n.clone());
+    let analysed = labels.iter().flatten().count();
+    #[expect(clippy::cast_precision_loss, reason = "a period's analyses")]
+    let emotion_avgs: BTreeMap<String, f64> =
+        emotions.iter().map(|(n, sum)| (n.clone(), (sum / analysed.max(1) as f64 * 1000.0).round() / 1000.0)).collect();
     let delta = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| ((a - b) * 100.0).round() / 100.0);
     let extremes = |v: &[f64]| {
         json!({
@@ -162,6 +166,7 @@ pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, Job
         "sleep": extremes(&now_s.sleep),
         "sleep_debt_hours": (sleep_debt * 100.0).round() / 100.0,
         "sentiment": sentiment,
+        "emotions": emotion_avgs,
         "top_emotion": top_emotion,
         "alerts": alert_counts,
         "change": {
