@@ -79,15 +79,20 @@ pub async fn fresh_database() -> String {
     db_url(&name)
 }
 
-/// Backends for a test: its own database and its own Redis namespace.
-pub async fn test_backends() -> Backends {
-    let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
+/// A connected client of the test Redis; panics (never skips) without one.
+pub async fn redis() -> fred::prelude::Client {
     let redis =
         fred::prelude::Client::new(fred::prelude::Config::from_url(&redis_url()).expect("redis url"), None, None, None);
     fred::prelude::ClientLike::init(&redis)
         .await
         .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}. The tests need it.", redis_url()));
-    let _ = fred::prelude::ClientLike::quit(&redis).await;
+    redis
+}
+
+/// Backends for a test: its own database and its own Redis namespace.
+pub async fn test_backends() -> Backends {
+    let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
+    let _ = fred::prelude::ClientLike::quit(&redis().await).await;
     Backends {
         profile: Profile::Development,
         database: Database::Postgres(fresh_database().await),
@@ -407,10 +412,8 @@ impl TestApp {
 
 /// Every Redis key matching `pattern` (a full SCAN).
 pub async fn redis_keys(pattern: &str) -> Vec<String> {
-    use fred::prelude::{ClientLike, KeysInterface};
-    let redis =
-        fred::prelude::Client::new(fred::prelude::Config::from_url(&redis_url()).expect("url"), None, None, None);
-    redis.init().await.expect("redis");
+    use fred::prelude::KeysInterface;
+    let redis = redis().await;
     let mut cursor = "0".to_owned();
     let mut keys = Vec::new();
     loop {

@@ -14,13 +14,7 @@ async fn every_write_shows_up_on_the_next_dashboard_read() {
 
     assert_eq!(get().await["checkin_count"], 0);
     assert_eq!(get().await["checkin_count"], 0, "served from the cache");
-    let redis = fred::prelude::Client::new(
-        fred::prelude::Config::from_url(&mindwell_tests::redis_url()).expect("url"),
-        None,
-        None,
-        None,
-    );
-    fred::prelude::ClientLike::init(&redis).await.expect("redis");
+    let redis = mindwell_tests::redis().await;
     let key = format!("{}:dash:{}", app.backends.namespace, user.id);
     let cached: Option<String> = fred::prelude::HashesInterface::hget(&redis, &key, "7:true").await.expect("hget");
     assert!(cached.is_some_and(|v| v.starts_with("0|")), "the dashboard was cached");

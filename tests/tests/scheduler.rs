@@ -276,13 +276,7 @@ async fn clean_up_deletes_expired_tokens_keys_and_old_job_results() {
     app.wait_for_insight(&user, &analysis, Duration::from_secs(30)).await;
     let done_key = format!("{}:analyze_checkin:done", app.backends.namespace);
     let done = || async {
-        let redis = fred::prelude::Client::new(
-            fred::prelude::Config::from_url(&mindwell_tests::redis_url()).expect("url"),
-            None,
-            None,
-            None,
-        );
-        fred::prelude::ClientLike::init(&redis).await.expect("redis");
+        let redis = mindwell_tests::redis().await;
         let n: u64 = fred::prelude::SetsInterface::scard(&redis, &done_key).await.expect("scard");
         n
     };

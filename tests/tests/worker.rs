@@ -245,13 +245,7 @@ async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_fl
     assert_eq!(alerts.iter().filter(|a| a.r#type == "crisis_language").count(), 1, "{alerts:?}");
 
     // The job sits in the queue's dead set, where operators can inspect it.
-    let redis = fred::prelude::Client::new(
-        fred::prelude::Config::from_url(&mindwell_tests::redis_url()).expect("url"),
-        None,
-        None,
-        None,
-    );
-    fred::prelude::ClientLike::init(&redis).await.expect("redis");
+    let redis = mindwell_tests::redis().await;
     let dead_key = format!("{}:analyze_checkin:dead", app.backends.namespace);
     let deadline = std::time::Instant::now() + WAIT;
     loop {

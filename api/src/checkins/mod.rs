@@ -5,7 +5,7 @@ mod domain;
 use chrono::Duration;
 use mindwell_shared::{
     analysis::status,
-    entities::{ai_analysis_results as analyses, daily_checkins as checkins, idempotency_keys, user_settings},
+    entities::{ai_analysis_results as analyses, daily_checkins as checkins, idempotency_keys},
     jobs::AnalyzeCheckin,
     now,
 };
@@ -15,7 +15,7 @@ use poem_openapi::{
     param::{Header, Query},
     payload::Json,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -259,13 +259,8 @@ impl CheckinsApi {
         let days = paging::range_days(range.0.as_deref())?;
         let limit = paging::limit(limit.0.as_deref())?;
         let cursor = Cursor::decode(cursor.0.as_deref())?;
-        let tz: Option<String> = user_settings::Entity::find_by_id(auth.0.id)
-            .select_only()
-            .column(user_settings::Column::Timezone)
-            .into_tuple()
-            .one(&state.db)
-            .await?;
-        let start = paging::range_start(paging::tz(tz.as_deref().unwrap_or("UTC")), days, now());
+        let tz = crate::dashboard::user_tz(&state, auth.0.id).await?;
+        let start = paging::range_start(tz, days, now());
         let query = checkins::Entity::find()
             .filter(checkins::Column::UserId.eq(auth.0.id))
             .filter(checkins::Column::Timestamp.gte(start));
