@@ -18,6 +18,18 @@ pub fn tz(name: &str) -> Tz {
     name.parse().unwrap_or(Tz::UTC)
 }
 
+/// `user`'s time zone from their settings, UTC when unset or unknown.
+pub async fn user_tz(db: &impl sea_orm::ConnectionTrait, user: uuid::Uuid) -> Result<Tz, sea_orm::DbErr> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    let name: Option<String> = crate::entities::user_settings::Entity::find_by_id(user)
+        .select_only()
+        .column(crate::entities::user_settings::Column::Timezone)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(tz(name.as_deref().unwrap_or("UTC")))
+}
+
 /// Resolves on SIGTERM or Ctrl-C: every binary's cue to finish what it is
 /// doing and stop.
 pub async fn shutdown_signal() {

@@ -6,9 +6,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, Utc};
-use chrono_tz::Tz;
 use mindwell_shared::{
-    entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, summaries, user_settings},
+    entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, summaries},
     events,
     jobs::GenerateSummary,
     now,
@@ -26,17 +25,6 @@ pub const METHOD: &str = "summary-extractive@1.0.0";
 const SLEEP_TARGET_HOURS: f64 = 8.0;
 /// At most this many sentences are embedded per summary.
 const MAX_SENTENCES: usize = 64;
-
-/// The user's time zone, UTC when unset or unknown.
-pub async fn user_tz(db: &DatabaseConnection, user: Uuid) -> Result<Tz, DbErr> {
-    let tz: Option<String> = user_settings::Entity::find_by_id(user)
-        .select_only()
-        .column(user_settings::Column::Timezone)
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(tz.and_then(|t| t.parse().ok()).unwrap_or(Tz::UTC))
-}
 
 #[derive(Debug, Default)]
 struct Stats {
@@ -90,7 +78,7 @@ pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, Job
     if exists.is_some() {
         return Ok(Outcome::Skipped);
     }
-    let tz = user_tz(db, job.user_id).await?;
+    let tz = mindwell_shared::time::user_tz(db, job.user_id).await?;
     let end = job.start.checked_add_days(Days::new(job.period.days())).unwrap_or(job.start);
     let (from, to) = (local_midnight(tz, job.start), local_midnight(tz, end));
     let rows = period_rows(db, job.user_id, from, to).await?;

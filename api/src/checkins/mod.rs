@@ -259,7 +259,7 @@ impl CheckinsApi {
         let days = paging::range_days(range.0.as_deref())?;
         let limit = paging::limit(limit.0.as_deref())?;
         let cursor = Cursor::decode(cursor.0.as_deref())?;
-        let tz = crate::dashboard::user_tz(&state, auth.0.id).await?;
+        let tz = mindwell_shared::time::user_tz(&state.db, auth.0.id).await?;
         let start = paging::range_start(tz, days, now());
         let query = checkins::Entity::find()
             .filter(checkins::Column::UserId.eq(auth.0.id))

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Days, NaiveDate};
 use mindwell_shared::{
     analysis::{alert, status},
-    entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, user_settings},
+    entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins},
     now,
 };
 use poem_openapi::{Object, OpenApi, Tags, param::Query, types::ToJSON};
@@ -94,21 +94,10 @@ fn mean(sum: f64, n: usize) -> f64 {
     round2(sum / n as f64)
 }
 
-/// The user's time zone (UTC when unset).
-pub async fn user_tz(state: &AppState, user: Uuid) -> Result<chrono_tz::Tz, ApiError> {
-    let tz: Option<String> = user_settings::Entity::find_by_id(user)
-        .select_only()
-        .column(user_settings::Column::Timezone)
-        .into_tuple()
-        .one(&state.db)
-        .await?;
-    Ok(paging::tz(tz.as_deref().unwrap_or("UTC")))
-}
-
 /// Builds `user`'s dashboard over the last `days` local days; the insights
 /// list stays empty unless `with_insights`.
 pub async fn build(state: &AppState, user: Uuid, days: u32, with_insights: bool) -> Result<Dashboard, ApiError> {
-    let tz = user_tz(state, user).await?;
+    let tz = mindwell_shared::time::user_tz(&state.db, user).await?;
     let at = now();
     let start = paging::range_start(tz, days, at);
     let lookback = paging::range_start(tz, days.max(STREAK_LOOKBACK_DAYS), at);
