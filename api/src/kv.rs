@@ -68,6 +68,11 @@ impl Kv {
         Self { store: Store::Memory(Arc::default()), namespace: namespace.into() }
     }
 
+    /// The deployment's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
     /// The Redis pool, for callers that read keys outside the namespace
     /// scheme (the job queue's own keys).
     pub fn redis_pool(&self) -> Option<&Pool> {

@@ -40,7 +40,7 @@ use poem_openapi::OpenApiService;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
-    admin::{AdminApi, JobsApi},
+    admin::{AdminApi, JobsApi, ModelsApi},
     alerts::AlertsApi,
     auth::{AuthApi, guard::role, password},
     checkins::CheckinsApi,
@@ -65,7 +65,7 @@ type Apis = (
     (SettingsApi, ConsentsApi, MeApi),
     SummariesApi,
     CoachApi,
-    (AdminApi, JobsApi),
+    (AdminApi, JobsApi, ModelsApi),
     NotificationsApi,
 );
 

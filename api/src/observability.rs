@@ -1,28 +1,18 @@
 //! `/metrics` (Prometheus text), request counting and latency histograms.
 
-use std::{sync::OnceLock, time::Instant};
+use std::time::Instant;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, handler};
-
-static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide recorder once.
 pub fn install() {
-    HANDLE.get_or_init(|| {
-        let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-        PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &buckets)
-            .ok()
-            .and_then(|b| b.install_recorder().ok())
-    });
+    mindwell_shared::telemetry::install_recorder();
 }
 
 /// `GET /metrics`.
 #[handler]
 pub fn metrics_text() -> Response {
-    let body = HANDLE.get().and_then(Option::as_ref).map(PrometheusHandle::render).unwrap_or_default();
-    body.with_content_type("text/plain; version=0.0.4").into_response()
+    mindwell_shared::telemetry::render().with_content_type("text/plain; version=0.0.4").into_response()
 }
 
 /// Collapses ids so a route label has few values: `/api/v1/insights/{id}`.

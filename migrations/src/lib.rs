@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_init;
 mod m20261122_000002_consents_summaries;
+mod m20261122_000003_model_runs;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -16,6 +17,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_init::Migration), Box::new(m20261122_000002_consents_summaries::Migration)]
+        vec![
+            Box::new(m20261122_000001_init::Migration),
+            Box::new(m20261122_000002_consents_summaries::Migration),
+            Box::new(m20261122_000003_model_runs::Migration),
+        ]
     }
 }

@@ -32,6 +32,8 @@ pub struct SchedulerConfig {
     pub backends: Backends,
     /// `MINDWELL_SCHEDULER_TICK_SECS` (default 30): how often the leader looks for due work.
     pub tick: Duration,
+    /// `MINDWELL_METRICS_ADDR` (default off): `/metrics`, `/health` and `/health/ready`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl SchedulerConfig {
@@ -39,6 +41,13 @@ impl SchedulerConfig {
         Ok(Self {
             backends: Backends::from_env()?,
             tick: Duration::from_secs(parse_var("MINDWELL_SCHEDULER_TICK_SECS", 30u64)?.max(1)),
+            metrics_addr: mindwell_shared::config::var("MINDWELL_METRICS_ADDR")
+                .map(|a| {
+                    a.parse().map_err(|_| {
+                        mindwell_shared::BootError::Config(format!("MINDWELL_METRICS_ADDR={a}: not an address"))
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -81,6 +90,15 @@ impl Scheduler {
             redis,
             namespace: config.backends.namespace.clone(),
             tick: config.tick,
+        })
+    }
+
+    /// Ready when the database and Redis answer.
+    pub fn ready_check(&self) -> mindwell_shared::telemetry::ReadyCheck {
+        let (db, redis) = (self.db.clone(), self.redis.clone());
+        std::sync::Arc::new(move || {
+            let (db, redis) = (db.clone(), redis.clone());
+            Box::pin(async move { db.ping().await.is_ok() && redis.ping::<String>(None).await.is_ok() })
         })
     }
 

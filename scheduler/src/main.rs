@@ -35,6 +35,18 @@ async fn main() -> anyhow::Result<()> {
         None | Some("run") => {
             let scheduler = Scheduler::connect(&config).await?;
             tracing::info!(id = %scheduler.id, "scheduler starting");
+            if let Some(addr) = config.metrics_addr {
+                let (stop, until) = tokio::sync::oneshot::channel::<()>();
+                let (local, server) = mindwell_shared::telemetry::bind(addr, scheduler.ready_check(), async move {
+                    let _ = until.await;
+                })
+                .await?;
+                tracing::info!(addr = %local, "serving /metrics and /health");
+                tokio::spawn(server);
+                let result = scheduler.run(mindwell_shared::time::shutdown_signal()).await;
+                let _ = stop.send(());
+                return result;
+            }
             scheduler.run(mindwell_shared::time::shutdown_signal()).await
         }
         Some("run-once") => run_once(&config, &args[1..]).await,

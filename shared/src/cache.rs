@@ -18,3 +18,9 @@ pub const GENERATION_FIELD: &str = "gen";
 
 /// How long a user's cached dashboards live without a write.
 pub const TTL_SECS: i64 = 300;
+
+/// The hash where each worker publishes its models' status (one field per
+/// worker id), read by `GET /api/v1/admin/models`.
+pub fn models_status_key(namespace: &str) -> String {
+    format!("{namespace}:models:workers")
+}

@@ -12,6 +12,7 @@ pub mod entities;
 pub mod events;
 pub mod jobs;
 pub mod queue;
+pub mod telemetry;
 pub mod time;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -78,13 +78,15 @@ impl QueueConn {
         match &self.backend {
             Backend::Redis(conn) => {
                 let mut storage = RedisStorage::<J>::new(conn.clone()).with_config(self.redis_config::<J>());
-                storage.push(job).await.map_err(|e| QueueError(e.to_string()))
+                storage.push(job).await.map_err(|e| QueueError(e.to_string()))?;
             }
             Backend::Sqlite(pool) => {
                 let mut storage = SqliteStorage::<J>::new(pool).with_config(self.sqlite_config::<J>());
-                storage.push(job).await.map_err(|e| QueueError(e.to_string()))
+                storage.push(job).await.map_err(|e| QueueError(e.to_string()))?;
             }
         }
+        metrics::counter!("mindwell_jobs_enqueued_total", "job" => J::NAME).increment(1);
+        Ok(())
     }
 }
 

@@ -84,7 +84,7 @@ async fn a_daily_summary_covers_the_users_own_day() {
     for (utc, mood) in [("T18:00:00Z", 3), ("T19:00:00Z", 9)] {
         app.checkin(&user, json!({"mood": mood, "sleep_hours": 7, "timestamp": format!("{day}{utc}")})).await;
     }
-    let config = SchedulerConfig { backends: app.backends.clone(), tick: Duration::from_secs(30) };
+    let config = SchedulerConfig { backends: app.backends.clone(), tick: Duration::from_secs(30), metrics_addr: None };
     let db = mindwell_shared::db::connect(&config.backends.database, 2).await.expect("db");
     let jobs = mindwell_scheduler::enqueue_summaries(&db, &app.state.queue, Period::Daily, Some(day), None)
         .await
@@ -113,7 +113,7 @@ async fn two_scheduler_replicas_enqueue_each_job_once() {
     let user = app.signup(&email("replicas")).await;
     let yesterday = (Utc::now() - chrono::Duration::days(1)).to_rfc3339();
     app.checkin(&user, json!({"mood": 5, "sleep_hours": 7, "timestamp": yesterday})).await;
-    let config = SchedulerConfig { backends: app.backends.clone(), tick: Duration::from_secs(30) };
+    let config = SchedulerConfig { backends: app.backends.clone(), tick: Duration::from_secs(30), metrics_addr: None };
     let (a, b) = (Scheduler::connect(&config).await.expect("a"), Scheduler::connect(&config).await.expect("b"));
     let leaders = [a.lead().await.expect("lease"), b.lead().await.expect("lease")];
     assert_eq!(leaders.iter().filter(|l| **l).count(), 1, "exactly one leader: {leaders:?}");

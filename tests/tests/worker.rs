@@ -190,9 +190,11 @@ async fn a_killed_workers_jobs_complete_on_another_worker_exactly_once() {
     survivor.stop().await;
 }
 
-/// Copies `model-assets` to a temporary folder with the text heads' manifest
-/// listing one sentiment label too many: the models load, every inference fails.
-fn models_that_fail_at_inference() -> std::path::PathBuf {
+/// Copies `model-assets` to a temporary folder with models that pass their
+/// golden examples but fail on a long note: the encoder's manifest lets 4096
+/// tokens through to a graph with position embeddings for 512 (and keeps only
+/// its first golden example, so the truncation example does not catch it).
+fn models_that_fail_on_long_notes() -> std::path::PathBuf {
     let src = mindwell_tests::repo_root().join("model-assets");
     let dst = std::env::temp_dir().join(format!("mindwell-broken-models-{}", uuid::Uuid::new_v4().simple()));
     fn copy(from: &std::path::Path, to: &std::path::Path) {
@@ -210,29 +212,25 @@ fn models_that_fail_at_inference() -> std::path::PathBuf {
     copy(&src, &dst);
     let active: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dst.join("active.json")).expect("active")).expect("json");
-    let manifest_path =
-        dst.join("text-heads").join(active["text-heads"].as_str().expect("version")).join("manifest.json");
+    let manifest_path = dst.join("encoder").join(active["encoder"].as_str().expect("version")).join("manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("manifest")).expect("json");
-    for output in manifest["outputs"].as_array_mut().expect("outputs") {
-        if output["name"] == "sentiment" {
-            output["labels"].as_array_mut().expect("labels").push(json!("bogus"));
-        }
-    }
+    manifest["max_length"] = json!(4096);
+    manifest["golden"].as_array_mut().expect("goldens").truncate(1);
     std::fs::write(&manifest_path, manifest.to_string()).expect("write");
     dst
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_flagged() {
     let (app, admin) = TestApp::spawn_with_admin().await;
     let mut config = mindwell_tests::worker_config(app.backends.clone());
-    config.model_dir = models_that_fail_at_inference();
+    config.model_dir = models_that_fail_on_long_notes();
     config.max_attempts = 2;
     let worker = mindwell_tests::WorkerHandle::start(config.clone()).await;
     let user = app.signup(&email("failing")).await;
-    let (_, analysis) =
-        app.checkin(&user, json!({"mood": 3, "sleep_hours": 6, "notes": "I keep thinking about suicide."})).await;
+    let note = format!("I keep thinking about suicide. {}", "Again and again, every night. ".repeat(110));
+    let (_, analysis) = app.checkin(&user, json!({"mood": 3, "sleep_hours": 6, "notes": note})).await;
     let insight = app.wait_for_insight(&user, &analysis, WAIT).await;
     assert_eq!(insight["status"], "failed", "{insight}");
     assert_eq!(insight["labels"], serde_json::Value::Null);
@@ -240,7 +238,7 @@ async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_fl
     let id = uuid::Uuid::parse_str(&analysis).expect("uuid");
     let row = analyses::Entity::find_by_id(id).one(app.db()).await.expect("query").expect("row");
     assert_eq!(row.attempts, 2);
-    assert!(row.error.as_deref().is_some_and(|e| e.contains("labels")), "{:?}", row.error);
+    assert!(row.error.as_deref().is_some_and(|e| e.contains("ONNX Runtime")), "{:?}", row.error);
     let alerts = alerts_of(&app, &user.id).await;
     assert_eq!(alerts.iter().filter(|a| a.r#type == "crisis_language").count(), 1, "{alerts:?}");
 
@@ -264,7 +262,7 @@ async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_fl
     assert_eq!(status, 200, "{jobs}");
     let dead = &jobs["data"]["dead_jobs"][0];
     assert_eq!(dead["payload"]["analysis_id"], analysis.as_str());
-    assert!(dead["last_error"].as_str().is_some_and(|e| e.contains("labels")), "{dead}");
+    assert!(dead["last_error"].as_str().is_some_and(|e| e.contains("ONNX Runtime")), "{dead}");
     assert_eq!(jobs["data"]["queues"][0]["dead"], 1);
     assert_eq!(jobs["data"]["analyses"]["failed"], 1);
     let job_id = dead["id"].as_str().expect("job id").to_owned();

@@ -1,10 +1,14 @@
-//! Encoder throughput on one thread, at batch 1 and batch 32 (`scripts/bench.sh`).
-//!
-//! Prints notes per second for short (~15 token) and long (~200 token) notes.
+//! Inference throughput (`scripts/bench.sh`): the encoder and text heads on one
+//! thread (one core) at batch 1, 8 and 32 for short and long notes, then the
+//! worker's dynamic batcher fed by 64 concurrent requests, with 1 and 2
+//! pipelines (one per core).
 
 use std::{path::PathBuf, time::Instant};
 
-use mindwell_worker::inference::{self, ActiveModels, Pipeline};
+use futures::StreamExt;
+use mindwell_worker::inference::{
+    self, ActiveFile, ActiveModels, BatchConfig, Engine, ExecutionProvider, Pipeline, engine::EngineSettings,
+};
 
 const SHORT: &str = "Slept badly, feeling a bit anxious about work today.";
 
@@ -46,6 +50,32 @@ fn main() {
                 "{:<28} {batch:>8} {r:>12.1}",
                 format!("{name} ({} tokens)", if name == "short" { tokens[0] } else { tokens[1] })
             );
+        }
+    }
+
+    let model_dir = root.join("model-assets");
+    let versions = ActiveFile::read(&model_dir).expect("active.json").versions;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    println!("dynamic batcher (max batch 32, max wait 2 ms), 64 concurrent requests");
+    println!("{:<28} {:>9} {:>12}", "notes", "pipelines", "notes/s");
+    for (name, note, n) in [("short", SHORT, 4000), ("long", long.as_str(), 400)] {
+        for pipelines in [1, 2] {
+            let settings = EngineSettings {
+                pipelines,
+                threads_each: 1,
+                provider: ExecutionProvider::Cpu,
+                batch: BatchConfig::default(),
+            };
+            let rate = runtime.block_on(async {
+                let engine = Engine::load(&model_dir, &versions, settings).await.expect("engine");
+                engine.text(note.to_owned()).await.expect("warm-up");
+                let started = Instant::now();
+                futures::stream::iter(0..n)
+                    .for_each_concurrent(64, |_| async { engine.text(note.to_owned()).await.map(drop).expect("text") })
+                    .await;
+                f64::from(n) / started.elapsed().as_secs_f64()
+            });
+            println!("{name:<28} {pipelines:>9} {rate:>12.1}");
         }
     }
 }

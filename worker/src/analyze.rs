@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::{
     config::AlertRules,
     crisis,
-    inference::{FEATURE_NAMES, ModelError, PipelinePool, RiskScores, TextScores},
+    inference::{Engine, FEATURE_NAMES, ModelError, Models, RiskScores, TextScores},
     rules::{self, AlertDraft, History},
 };
 
@@ -33,7 +33,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub db: DatabaseConnection,
-    pub models: PipelinePool,
+    /// The active models (swapped in place when `active.json` changes) and the shadow candidate.
+    pub models: Arc<Models>,
     pub rules: AlertRules,
     pub max_attempts: u32,
     /// Redis, to mark the user's cached dashboards stale; `None` when embedded.
@@ -142,32 +143,11 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
         }
     }
 
-    let started = Instant::now();
-    let notes = checkin.notes.trim().to_owned();
-    let text = if notes.is_empty() {
-        None
-    } else {
-        let scores = ctx.models.run(move |p| p.text_scores(&[notes.as_str()])).await?;
-        scores.into_iter().next()
-    };
-    let text_secs = started.elapsed().as_secs_f64();
-    let text = text.unwrap_or_else(neutral_text);
-
-    let features = features(&checkin, &history, &text);
-    let risk_started = Instant::now();
-    let risk = ctx
-        .models
-        .run(move |p| p.risk(&[features]))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ModelError::Output("risk model returned no rows".into()))?;
-    metrics::histogram!("mindwell_inference_duration_seconds", "model" => "text").record(text_secs);
-    metrics::histogram!("mindwell_inference_duration_seconds", "model" => "risk")
-        .record(risk_started.elapsed().as_secs_f64());
-
-    let (labels, confidence) = labels(&text, &risk);
-    let summary = summary(&checkin, &labels, !checkin.notes.trim().is_empty());
+    // One engine for the whole run, even if a swap happens meanwhile.
+    let engine = ctx.models.active();
+    let scored = score(&engine, &checkin, &history).await?;
+    let Scored { text, features, risk, labels, confidence, .. } = &scored;
+    let summary = summary(&checkin, labels, !checkin.notes.trim().is_empty());
     let raw = json!({
         "features": FEATURE_NAMES.iter().zip(features).map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "sentiment": text.sentiment.iter().map(|(l, p)| (l.clone(), json!(p))).collect::<serde_json::Map<_, _>>(),
@@ -176,16 +156,17 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
         "stress": risk.levels.iter().map(|(l, p)| (l.clone(), json!(p))).collect::<serde_json::Map<_, _>>(),
         "tokens": text.tokens,
         "crisis_phrases": crisis,
-        "model_version": &*ctx.models.version,
+        "model_version": &*engine.version,
     });
 
     let stress = rules::stress_alert(&labels.stress_level, labels.risk_score);
+    let confidence = *confidence;
     let txn = db.begin().await?;
     let done = analyses::Entity::update_many()
         .col_expr(analyses::Column::Status, Expr::value(status::COMPLETED))
-        .col_expr(analyses::Column::ModelVersion, Expr::value(ctx.models.version.to_string()))
+        .col_expr(analyses::Column::ModelVersion, Expr::value(engine.version.to_string()))
         .col_expr(analyses::Column::Summary, Expr::value(summary))
-        .col_expr(analyses::Column::Labels, Expr::value(serde_json::to_value(&labels).unwrap_or_default()))
+        .col_expr(analyses::Column::Labels, Expr::value(serde_json::to_value(labels).unwrap_or_default()))
         .col_expr(analyses::Column::Confidence, Expr::value(confidence))
         .col_expr(analyses::Column::RawFeatures, Expr::value(raw))
         .col_expr(analyses::Column::Error, Expr::value(Option::<String>::None))
@@ -201,12 +182,47 @@ pub async fn run(job: &AnalyzeCheckin, ctx: &JobContext) -> Result<Outcome, JobE
     }
     let raised = insert_alerts(&txn, &checkin, job.analysis_id, stress.as_slice()).await?;
     txn.commit().await?;
+    tracing::info!(model_version = %engine.version, alerts = raised.len(), "analysis completed");
     ctx.invalidate_dashboard(checkin.user_id).await;
     ctx.publish(events::INSIGHT_COMPLETED, checkin.user_id, job.analysis_id).await;
     for alert in raised {
         ctx.publish(events::ALERT_CREATED, checkin.user_id, alert).await;
     }
+    if let Some(shadow) = ctx.models.shadow()
+        && crate::model_runs::sampled(checkin.id, shadow.share)
+    {
+        // Best effort and after the user's analysis is stored: a shadow failure
+        // never fails the job.
+        if let Err(e) =
+            crate::model_runs::record_shadow(ctx, &shadow.engine, &checkin, &history, &engine, &scored).await
+        {
+            tracing::warn!(candidate = %shadow.engine.version, error = %e, "shadow run failed");
+        }
+    }
     Ok(Outcome::Completed)
+}
+
+/// What the models say about one check-in.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub text: TextScores,
+    pub features: [f32; 9],
+    pub risk: RiskScores,
+    pub labels: Labels,
+    pub confidence: f64,
+    /// Time spent in the models, queueing for a batch included.
+    pub latency_ms: f64,
+}
+
+/// Runs `engine` over a check-in and its history.
+pub async fn score(engine: &Engine, checkin: &checkins::Model, history: &History) -> Result<Scored, ModelError> {
+    let started = Instant::now();
+    let notes = checkin.notes.trim();
+    let text = if notes.is_empty() { neutral_text() } else { engine.text(notes.to_owned()).await? };
+    let features = features(checkin, history, &text);
+    let risk = engine.risk(features).await?;
+    let (labels, confidence) = labels(&text, &risk);
+    Ok(Scored { text, features, risk, labels, confidence, latency_ms: started.elapsed().as_secs_f64() * 1e3 })
 }
 
 /// Whether this is the analysis' first run (so one-time effects happen once).
@@ -239,7 +255,8 @@ pub async fn attempts(db: &DatabaseConnection, analysis_id: Uuid) -> Result<u32,
     Ok(n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
 }
 
-async fn history(db: &DatabaseConnection, checkin: &checkins::Model) -> Result<History, DbErr> {
+/// The user's check-ins of the 7 days before `checkin`.
+pub async fn history(db: &DatabaseConnection, checkin: &checkins::Model) -> Result<History, DbErr> {
     let rows: Vec<(i16, f64)> = checkins::Entity::find()
         .select_only()
         .column(checkins::Column::Mood)

@@ -4,8 +4,14 @@
 //! |---|---|---|
 //! | `MINDWELL_MODEL_DIR` | `model-assets` | model folders and `active.json` |
 //! | `ORT_DYLIB_PATH` | `.ort/libonnxruntime.so.1.31.1` | the ONNX Runtime library (from the PyPI `onnxruntime` wheel) |
-//! | `MINDWELL_WORKER_CONCURRENCY` | `4` | jobs in flight per worker process |
+//! | `MINDWELL_WORKER_CONCURRENCY` | `16` | live jobs in flight per worker process (they batch their inference) |
+//! | `MINDWELL_BACKFILL_CONCURRENCY` | `2` | backfill (`reanalyze_checkin`) jobs in flight per worker process |
 //! | `MINDWELL_INFERENCE_THREADS` | `1` | pipelines (one per inference thread) per worker process |
+//! | `MINDWELL_BATCH_MAX` | `32` | most notes in one run of the encoder |
+//! | `MINDWELL_BATCH_WAIT_MS` | `2` | longest a note waits for others to join its batch |
+//! | `MINDWELL_EXECUTION_PROVIDER` | `cpu` | `cpu`, `cuda` or `cuda:<device>` (needs `onnxruntime-gpu`'s library in `ORT_DYLIB_PATH`) |
+//! | `MINDWELL_MODEL_POLL_SECS` | `2` | how often `active.json` is checked for a new version (SIGHUP checks at once) |
+//! | `MINDWELL_METRICS_ADDR` | unset (off) | e.g. `0.0.0.0:9100`: serves `/metrics`, `/health`, `/health/ready` |
 //! | `MINDWELL_WORKER_POLL_MS` | `50` | how often an idle worker looks for new jobs |
 //! | `MINDWELL_JOB_MAX_ATTEMPTS` | `5` | runs before a job is dead and its analysis `failed` |
 //! | `MINDWELL_ALERT_LOW_SLEEP_HOURS` | `5` | `low_sleep` warning below this many hours |
@@ -54,7 +60,12 @@ pub struct WorkerConfig {
     pub model_dir: PathBuf,
     pub ort_dylib: PathBuf,
     pub concurrency: usize,
+    pub backfill_concurrency: usize,
     pub inference_threads: usize,
+    pub batch: crate::inference::BatchConfig,
+    pub provider: crate::inference::ExecutionProvider,
+    pub model_poll: Duration,
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub poll_interval: Duration,
     pub max_attempts: u32,
     pub rules: AlertRules,
@@ -70,8 +81,18 @@ impl WorkerConfig {
             backends: Backends::from_env()?,
             model_dir: PathBuf::from(var("MINDWELL_MODEL_DIR").unwrap_or_else(|| "model-assets".into())),
             ort_dylib: PathBuf::from(var("ORT_DYLIB_PATH").unwrap_or_else(|| ".ort/libonnxruntime.so.1.31.1".into())),
-            concurrency: parse_var("MINDWELL_WORKER_CONCURRENCY", 4usize)?.max(1),
+            concurrency: parse_var("MINDWELL_WORKER_CONCURRENCY", 16usize)?.max(1),
+            backfill_concurrency: parse_var("MINDWELL_BACKFILL_CONCURRENCY", 2usize)?.max(1),
             inference_threads: parse_var("MINDWELL_INFERENCE_THREADS", 1usize)?.max(1),
+            batch: crate::inference::BatchConfig {
+                max_batch: parse_var("MINDWELL_BATCH_MAX", 32usize)?.max(1),
+                max_wait: Duration::from_millis(parse_var("MINDWELL_BATCH_WAIT_MS", 2u64)?),
+            },
+            provider: parse_var("MINDWELL_EXECUTION_PROVIDER", crate::inference::ExecutionProvider::Cpu)?,
+            model_poll: Duration::from_secs(parse_var("MINDWELL_MODEL_POLL_SECS", 2u64)?.max(1)),
+            metrics_addr: var("MINDWELL_METRICS_ADDR")
+                .map(|a| a.parse().map_err(|_| BootError::Config(format!("MINDWELL_METRICS_ADDR={a}: not an address"))))
+                .transpose()?,
             poll_interval: Duration::from_millis(parse_var("MINDWELL_WORKER_POLL_MS", 50u64)?.max(5)),
             max_attempts: parse_var("MINDWELL_JOB_MAX_ATTEMPTS", AnalyzeCheckin::MAX_ATTEMPTS)?.max(1),
             rules: AlertRules {

@@ -2,24 +2,40 @@
 //! writes analyses and alerts back.
 //!
 //! Errors: [`analyze::JobError`] for one run of a job, [`inference::ModelError`]
-//! for loading and running models, `anyhow` only in `main`.
+//! for loading and running models, `anyhow` only in `main` and [`models`] (the CLI).
 
 pub mod analyze;
 pub mod config;
 pub mod crisis;
 pub mod inference;
 pub mod maintenance;
+pub mod model_runs;
+pub mod models;
 pub mod notify;
 pub mod rules;
 pub mod runner;
+pub mod status;
 pub mod summary;
 
 use std::sync::Arc;
 
 use analyze::JobContext;
 use config::WorkerConfig;
-use inference::{ActiveModels, PipelinePool};
+use inference::{Models, engine::EngineSettings};
 use mindwell_shared::{db, queue::QueueConn};
+use tokio::sync::watch;
+
+impl WorkerConfig {
+    /// How this worker loads its models.
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings {
+            pipelines: self.inference_threads,
+            threads_each: 1,
+            provider: self.provider,
+            batch: self.batch,
+        }
+    }
+}
 
 /// Loads ONNX Runtime and the active models, connects to the database and the
 /// queue, and runs until `shutdown` resolves.
@@ -27,12 +43,11 @@ pub async fn serve<F>(config: WorkerConfig, shutdown: F) -> anyhow::Result<()>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    mindwell_shared::telemetry::install_recorder();
     inference::runtime(&config.ort_dylib)?;
-    let active = ActiveModels::resolve(&config.model_dir)?;
-    let pool_size = config.inference_threads;
-    let models = tokio::task::spawn_blocking(move || PipelinePool::load(&active, pool_size, 1)).await??;
-    tracing::info!(version = %models.version, "models loaded");
-    let connections = u32::try_from(config.concurrency + 2).unwrap_or(8);
+    let models = Models::load(config.model_dir.clone(), config.engine_settings()).await?;
+    tracing::info!(version = %models.active().version, "models loaded");
+    let connections = u32::try_from(config.concurrency.min(16) + config.backfill_concurrency + 2).unwrap_or(8);
     let db = db::connect(&config.backends.database, connections).await?;
     let queue = QueueConn::connect(&config.backends).await?;
     let cache = match &config.backends.queue {
@@ -46,7 +61,7 @@ where
     };
     let ctx = Arc::new(JobContext {
         db,
-        models,
+        models: models.clone(),
         rules: config.rules.clone(),
         max_attempts: config.max_attempts,
         cache,
@@ -58,5 +73,24 @@ where
             None => None,
         },
     });
-    runner::run(queue, ctx, config.concurrency, config.poll_interval, shutdown).await
+
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let name = runner::worker_id();
+    models.clone().watch(config.model_poll, stop.clone());
+    status::spawn(name.clone(), ctx.clone(), stop.clone());
+    if let Some(addr) = config.metrics_addr {
+        let mut until = stop.clone();
+        let stopped = async move {
+            let _ = until.wait_for(|s| *s).await;
+        };
+        let (local, server) = mindwell_shared::telemetry::bind(addr, status::ready_check(ctx.clone()), stopped).await?;
+        tracing::info!(addr = %local, "serving /metrics and /health");
+        tokio::spawn(server);
+    }
+    let concurrency = runner::Concurrency { live: config.concurrency, backfill: config.backfill_concurrency };
+    runner::run(&name, queue, ctx, concurrency, config.poll_interval, stop).await
 }

@@ -1,5 +1,8 @@
 //! `mindwell-worker [run]`: one worker process of the fleet. Start as many as the
 //! queue needs; each registers under a unique id.
+//!
+//! `mindwell-worker models …`: the data scientists' commands (see
+//! [`mindwell_worker::models`]).
 
 use mindwell_worker::config::WorkerConfig;
 use tracing_subscriber::EnvFilter;
@@ -15,8 +18,15 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("run") => {}
+        Some("models") => {
+            if let Err(e) = mindwell_worker::models::main(&args[1..]).await {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
         Some(other) => {
-            eprintln!("usage: mindwell-worker [run]\nunknown command {other:?}");
+            eprintln!("{}\nunknown command {other:?}", mindwell_worker::models::USAGE);
             std::process::exit(2);
         }
     }

@@ -1,20 +1,21 @@
 //! Runs the job loops, one per queue (`analyze_checkin`, `generate_summary`,
-//! `maintenance`), until SIGTERM/SIGINT, then lets in-flight jobs finish.
+//! `maintenance`, `reanalyze_checkin`), until SIGTERM/SIGINT, then lets in-flight
+//! jobs finish.
 
-use std::{future::Future, time::Instant};
+use std::time::Instant;
 
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
 use mindwell_shared::{
-    jobs::{AnalyzeCheckin, GenerateSummary, Job, Maintenance},
+    jobs::{AnalyzeCheckin, GenerateSummary, Job, Maintenance, ReanalyzeCheckin},
     queue::{Backend, QueueConn},
 };
 use tokio::sync::watch;
 
 use crate::{
     analyze::{self, JobError, Outcome, SharedContext},
-    maintenance, summary,
+    maintenance, model_runs, summary,
 };
 
 /// A name unique to this process start, so orphan recovery tells replicas apart.
@@ -29,13 +30,23 @@ pub fn worker_id() -> String {
     format!("{host}-{}-{}", std::process::id(), &nonce[..8])
 }
 
+/// Counts a run (`mindwell_jobs_started_total`, `mindwell_jobs_total{outcome}`:
+/// succeeded, skipped or failed) and times it.
 fn record<J: Job>(result: &Result<Outcome, JobError>, started: Instant) {
-    metrics::histogram!("mindwell_job_duration_seconds", "job" => J::NAME).record(started.elapsed().as_secs_f64());
     let outcome = match result {
         Ok(Outcome::Completed) => "succeeded",
         Ok(Outcome::Skipped) => "skipped",
         Err(_) => "failed",
     };
+    metrics::counter!("mindwell_jobs_started_total", "job" => J::NAME).increment(1);
+    metrics::histogram!("mindwell_job_duration_seconds", "job" => J::NAME, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("mindwell_jobs_total", "job" => J::NAME, "outcome" => outcome).increment(1);
+}
+
+/// Counts what happens after a failed run: `retried` or `dead`.
+fn after_failure<J: Job>(dead: bool) {
+    let outcome = if dead { "dead" } else { "retried" };
     metrics::counter!("mindwell_jobs_total", "job" => J::NAME, "outcome" => outcome).increment(1);
 }
 
@@ -53,6 +64,7 @@ async fn handle_analyze(job: AnalyzeCheckin, ctx: Data<SharedContext>) -> Result
     let attempts = analyze::attempts(&ctx.db, job.analysis_id).await.unwrap_or(0);
     if attempts < ctx.max_attempts {
         tracing::warn!(analysis_id = %job.analysis_id, attempts, error = %err, "job failed; will retry");
+        after_failure::<AnalyzeCheckin>(false);
         return Err(err.into());
     }
     tracing::error!(analysis_id = %job.analysis_id, attempts, error = %err, "job dead");
@@ -60,7 +72,7 @@ async fn handle_analyze(job: AnalyzeCheckin, ctx: Data<SharedContext>) -> Result
         tracing::error!(analysis_id = %job.analysis_id, error = %e, "could not mark the analysis failed");
     }
     ctx.invalidate_dashboard(job.user_id).await;
-    metrics::counter!("mindwell_jobs_total", "job" => AnalyzeCheckin::NAME, "outcome" => "dead").increment(1);
+    after_failure::<AnalyzeCheckin>(true);
     Err(AbortError::new(err).into())
 }
 
@@ -70,10 +82,12 @@ fn settle<J: Job>(result: Result<Outcome, JobError>, attempt: &Attempt) -> Resul
         Ok(_) => Ok(()),
         Err(err) if attempt.current() >= J::MAX_ATTEMPTS as usize => {
             tracing::error!(job = J::NAME, error = %err, "job dead");
+            after_failure::<J>(true);
             Err(AbortError::new(err).into())
         }
         Err(err) => {
             tracing::warn!(job = J::NAME, error = %err, "job failed; will retry");
+            after_failure::<J>(false);
             Err(err.into())
         }
     }
@@ -91,6 +105,17 @@ async fn handle_maintenance(job: Maintenance, ctx: Data<SharedContext>, attempt:
     let result = maintenance::run(&job, &ctx).await;
     record::<Maintenance>(&result, started);
     settle::<Maintenance>(result, &attempt)
+}
+
+async fn handle_reanalyze(
+    job: ReanalyzeCheckin,
+    ctx: Data<SharedContext>,
+    attempt: Attempt,
+) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    let result = model_runs::run_backfill(&job, &ctx).await;
+    record::<ReanalyzeCheckin>(&result, started);
+    settle::<ReanalyzeCheckin>(result, &attempt)
 }
 
 /// Runs a worker for job `J` with handler `$handler` on `$queue` until `$stop` fires.
@@ -132,32 +157,36 @@ macro_rules! serve_queue {
     };
 }
 
-/// Consumes every queue until `shutdown` resolves.
-pub async fn run<F>(
+/// How many jobs of each queue one worker runs at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Concurrency {
+    /// `analyze_checkin` and `generate_summary`.
+    pub live: usize,
+    /// `reanalyze_checkin` (backfills), kept low so live jobs keep their latency.
+    pub backfill: usize,
+}
+
+/// Consumes every queue until `stop` turns true.
+pub async fn run(
+    name: &str,
     queue: QueueConn,
     ctx: SharedContext,
-    concurrency: usize,
+    concurrency: Concurrency,
     poll: std::time::Duration,
-    shutdown: F,
-) -> anyhow::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let name = worker_id();
-    tracing::info!(worker = %name, concurrency, "worker starting");
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    });
-    let (a, s, m) = tokio::join!(
-        serve_queue!(&queue, AnalyzeCheckin, handle_analyze, ctx.clone(), concurrency, poll, name, rx.clone()),
-        serve_queue!(&queue, GenerateSummary, handle_summary, ctx.clone(), concurrency, poll, name, rx.clone()),
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    tracing::info!(worker = %name, concurrency = concurrency.live, "worker starting");
+    let (live, backfill, rx) = (concurrency.live, concurrency.backfill, stop);
+    let (a, s, m, r) = tokio::join!(
+        serve_queue!(&queue, AnalyzeCheckin, handle_analyze, ctx.clone(), live, poll, name, rx.clone()),
+        serve_queue!(&queue, GenerateSummary, handle_summary, ctx.clone(), live, poll, name, rx.clone()),
         serve_queue!(&queue, Maintenance, handle_maintenance, ctx.clone(), 1, poll, name, rx.clone()),
+        serve_queue!(&queue, ReanalyzeCheckin, handle_reanalyze, ctx.clone(), backfill, poll, name, rx.clone()),
     );
     a?;
     s?;
     m?;
+    r?;
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -178,7 +178,7 @@ pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, Job
         period_end: Set(end.checked_sub_days(Days::new(1)).unwrap_or(job.start)),
         summary: Set(text),
         metrics: Set(metrics),
-        model_version: Set(format!("{METHOD}+{}", ctx.models.version)),
+        model_version: Set(format!("{METHOD}+{}", ctx.models.active().version)),
         created_at: Set(now()),
     })
     .on_conflict_do_nothing_on([summaries::Column::UserId, summaries::Column::Period, summaries::Column::PeriodStart])
@@ -205,14 +205,7 @@ async fn representative(ctx: &JobContext, candidates: Vec<String>) -> Result<Vec
     if candidates.len() <= 2 {
         return Ok(candidates);
     }
-    let texts = candidates.clone();
-    let (emb, _) = ctx
-        .models
-        .run(move |p| {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            p.embed(&refs)
-        })
-        .await?;
+    let emb = ctx.models.active().embed(candidates.clone()).await?;
     let sim = emb.dot(&emb.t());
     let mut scored: Vec<(usize, f32)> = (0..candidates.len()).map(|i| (i, sim.row(i).sum())).collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -14,7 +14,7 @@ use fred::interfaces::{HashesInterface, KeysInterface, ListInterface, SetsInterf
 use mindwell_shared::{
     analysis::status,
     entities::ai_analysis_results as analyses,
-    jobs::{AnalyzeCheckin, Job},
+    jobs::{AnalyzeCheckin, GenerateSummary, Job, Maintenance, ReanalyzeCheckin},
     now,
 };
 use poem_openapi::{Object, OpenApi, param::Path};
@@ -78,6 +78,50 @@ pub struct Retried {
     pub status: String,
 }
 
+/// One queue's depths and (up to 100 of) its dead jobs, from apalis-redis' keys.
+async fn queue_stats(
+    pool: &fred::clients::Pool,
+    name: &str,
+    queue: &str,
+) -> Result<(QueueStats, Vec<DeadJob>), fred::error::Error> {
+    let queued: u64 = pool.llen(format!("{queue}:active")).await?;
+    let scheduled: u64 = pool.zcard(format!("{queue}:scheduled")).await?;
+    let workers: Vec<String> = pool.zrange(format!("{queue}:workers"), 0, -1, None, false, None, false).await?;
+    let mut running = 0u64;
+    for w in &workers {
+        let n: u64 = pool.scard(format!("{queue}:inflight:{w}")).await?;
+        running += n;
+    }
+    let dead_ids: Vec<String> = pool.smembers(format!("{queue}:dead")).await?;
+    let mut dead_jobs = Vec::new();
+    for id in dead_ids.iter().take(100) {
+        let payload: Option<String> = pool.hget(format!("{queue}:data"), id).await?;
+        let meta: BTreeMap<String, String> = pool.hgetall(format!("{queue}:meta:{id}")).await?;
+        let last_error = meta.get("result").map(|r| {
+            serde_json::from_str::<serde_json::Value>(r)
+                .ok()
+                .and_then(|v| v["Err"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| r.clone())
+        });
+        dead_jobs.push(DeadJob {
+            id: id.clone(),
+            queue: name.into(),
+            payload: payload.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
+            attempts: meta.get("attempts").and_then(|a| a.parse().ok()),
+            last_error,
+        });
+    }
+    let stats = QueueStats {
+        name: name.into(),
+        queued,
+        scheduled,
+        running,
+        dead: dead_ids.len() as u64,
+        workers: workers.len() as u64,
+    };
+    Ok((stats, dead_jobs))
+}
+
 fn redis_err(e: fred::error::Error) -> ApiError {
     ApiError::Unavailable(format!("redis: {e}"))
 }
@@ -104,44 +148,20 @@ impl JobsApi {
         let Some(pool) = state.kv.redis_pool() else {
             return Ok(ok(JobsOverview { backend: "sqlite".into(), queues: vec![], dead_jobs: vec![], analyses }));
         };
-        let queue = state.queue.queue_name::<AnalyzeCheckin>();
-        let queued: u64 = pool.llen(format!("{queue}:active")).await.map_err(redis_err)?;
-        let scheduled: u64 = pool.zcard(format!("{queue}:scheduled")).await.map_err(redis_err)?;
-        let workers: Vec<String> =
-            pool.zrange(format!("{queue}:workers"), 0, -1, None, false, None, false).await.map_err(redis_err)?;
-        let mut running = 0u64;
-        for w in &workers {
-            let n: u64 = pool.scard(format!("{queue}:inflight:{w}")).await.map_err(redis_err)?;
-            running += n;
-        }
-        let dead_ids: Vec<String> = pool.smembers(format!("{queue}:dead")).await.map_err(redis_err)?;
+        let mut queues = Vec::new();
         let mut dead_jobs = Vec::new();
-        for id in dead_ids.iter().take(100) {
-            let payload: Option<String> = pool.hget(format!("{queue}:data"), id).await.map_err(redis_err)?;
-            let meta: BTreeMap<String, String> = pool.hgetall(format!("{queue}:meta:{id}")).await.map_err(redis_err)?;
-            let last_error = meta.get("result").map(|r| {
-                serde_json::from_str::<serde_json::Value>(r)
-                    .ok()
-                    .and_then(|v| v["Err"].as_str().map(str::to_owned))
-                    .unwrap_or_else(|| r.clone())
-            });
-            dead_jobs.push(DeadJob {
-                id: id.clone(),
-                queue: AnalyzeCheckin::QUEUE.into(),
-                payload: payload.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
-                attempts: meta.get("attempts").and_then(|a| a.parse().ok()),
-                last_error,
-            });
+        for (name, key) in [
+            (AnalyzeCheckin::QUEUE, state.queue.queue_name::<AnalyzeCheckin>()),
+            (GenerateSummary::QUEUE, state.queue.queue_name::<GenerateSummary>()),
+            (Maintenance::QUEUE, state.queue.queue_name::<Maintenance>()),
+            (ReanalyzeCheckin::QUEUE, state.queue.queue_name::<ReanalyzeCheckin>()),
+        ] {
+            let (stats, dead) = queue_stats(pool, name, &key).await.map_err(redis_err)?;
+            queues.push(stats);
+            dead_jobs.extend(dead);
         }
-        let stats = QueueStats {
-            name: AnalyzeCheckin::QUEUE.into(),
-            queued,
-            scheduled,
-            running,
-            dead: dead_ids.len() as u64,
-            workers: workers.len() as u64,
-        };
-        Ok(ok(JobsOverview { backend: "redis".into(), queues: vec![stats], dead_jobs, analyses }))
+        dead_jobs.truncate(100);
+        Ok(ok(JobsOverview { backend: "redis".into(), queues, dead_jobs, analyses }))
     }
 
     /// Put a dead job back: its analysis returns to `queued` with a fresh

@@ -1,6 +1,8 @@
-//! `/api/v1/admin` (role admin): users, the audit log, and the job queue.
+//! `/api/v1/admin` (role admin): users, the audit log, the job queue and the
+//! workers' models.
 
 mod jobs;
+mod models;
 
 use mindwell_shared::{
     entities::{audit_logs, refresh_tokens, users},
@@ -17,7 +19,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-pub use self::jobs::JobsApi;
+pub use self::{jobs::JobsApi, models::ModelsApi};
 use crate::{
     audit,
     auth::{

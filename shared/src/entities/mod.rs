@@ -9,6 +9,7 @@ pub mod audit_logs;
 pub mod consents;
 pub mod daily_checkins;
 pub mod idempotency_keys;
+pub mod model_runs;
 pub mod refresh_tokens;
 pub mod summaries;
 pub mod user_settings;

@@ -51,6 +51,32 @@ pub struct RiskScores {
     pub levels: Vec<(String, f32)>,
 }
 
+/// Where ONNX Runtime runs the models: the CPU (the default) or, where the
+/// library and a GPU are there (`onnxruntime-gpu`), CUDA.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExecutionProvider {
+    #[default]
+    Cpu,
+    Cuda {
+        device: i32,
+    },
+}
+
+impl std::str::FromStr for ExecutionProvider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda { device: 0 }),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|d| d.parse().ok())
+                .map(|device| Self::Cuda { device })
+                .ok_or_else(|| format!("{other:?} is not cpu, cuda or cuda:<device>")),
+        }
+    }
+}
+
 /// The encoder, the text heads and the risk model, one session each.
 pub struct Pipeline {
     tokenizer: Tokenizer,
@@ -60,6 +86,8 @@ pub struct Pipeline {
     sentiment_labels: Vec<String>,
     emotion_labels: Vec<String>,
     stress_labels: Vec<String>,
+    /// The three manifests, in [`super::MODEL_NAMES`] order.
+    pub manifests: [Manifest; 3],
     /// `encoder@v+text-heads@v+risk@v`: what `model_version` records.
     pub version: String,
 }
@@ -70,33 +98,33 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
-fn session(file: &Path, threads: usize) -> Result<Session, ModelError> {
+/// Opens `file` as a session, on `ep`, and checks it against its manifest.
+pub(super) fn session(
+    file: &Path,
+    manifest: &Manifest,
+    threads: usize,
+    ep: ExecutionProvider,
+) -> Result<Session, ModelError> {
     let env = super::ENVIRONMENT
         .get()
         .and_then(|r| r.as_ref().ok())
         .ok_or_else(|| ModelError::Runtime("ONNX Runtime is not loaded".into()))?;
-    Ok(Session::builder(env)?
+    let mut builder = Session::builder(env)?
         .with_optimization_level(GraphOptimizationLevel::Level3)?
         .with_intra_threads(threads)?
-        .with_inter_threads(1)?
-        .commit_from_file(file)?)
+        .with_inter_threads(1)?;
+    if let ExecutionProvider::Cuda { device } = ep {
+        builder = builder
+            .with_execution_providers([ort::ep::CUDA::default().with_device_id(device).build().error_on_failure()])?;
+    }
+    let session = builder
+        .commit_from_file(file)
+        .map_err(|e| ModelError::Runtime(format!("{}: {}: {e}", manifest.id(), file.display())))?;
+    manifest.check_graph(&session)?;
+    Ok(session)
 }
 
-fn check_ports(manifest: &Manifest, session: &Session) -> Result<(), ModelError> {
-    for port in &manifest.inputs {
-        if !session.inputs().iter().any(|o| o.name() == port.name) {
-            return Err(ModelError::Manifest(format!("{}: the graph has no input {:?}", manifest.name, port.name)));
-        }
-    }
-    for port in &manifest.outputs {
-        if !session.outputs().iter().any(|o| o.name() == port.name) {
-            return Err(ModelError::Manifest(format!("{}: the graph has no output {:?}", manifest.name, port.name)));
-        }
-    }
-    Ok(())
-}
-
-fn model_file(dir: &Path, manifest: &Manifest) -> Result<std::path::PathBuf, ModelError> {
+pub(super) fn model_file(dir: &Path, manifest: &Manifest) -> Result<std::path::PathBuf, ModelError> {
     manifest
         .files
         .keys()
@@ -109,11 +137,35 @@ impl Pipeline {
     /// Loads and verifies the active models; `threads` is ONNX Runtime's intra-op
     /// thread count for each session.
     pub fn load(active: &ActiveModels, threads: usize) -> Result<Self, ModelError> {
+        Self::load_on(active, threads, ExecutionProvider::Cpu)
+    }
+
+    /// [`Pipeline::load`] on execution provider `ep`.
+    pub fn load_on(active: &ActiveModels, threads: usize, ep: ExecutionProvider) -> Result<Self, ModelError> {
+        Self::load_checking(active, threads, ep, None)
+    }
+
+    /// Loads a combination to check one model's golden examples: only model
+    /// `only`'s `requires` must hold (its companions may have been built for
+    /// another version of it).
+    pub fn load_to_check(active: &ActiveModels, only: &str) -> Result<Self, ModelError> {
+        Self::load_checking(active, 1, ExecutionProvider::Cpu, Some(only))
+    }
+
+    fn load_checking(
+        active: &ActiveModels,
+        threads: usize,
+        ep: ExecutionProvider,
+        only: Option<&str>,
+    ) -> Result<Self, ModelError> {
         let enc_m = Manifest::load_verified(&active.encoder)?;
         let heads_m = Manifest::load_verified(&active.heads)?;
         let risk_m = Manifest::load_verified(&active.risk)?;
         for m in [&enc_m, &heads_m, &risk_m] {
-            m.check_requires(&[&enc_m, &heads_m, &risk_m])?;
+            m.validate()?;
+            if only.is_none_or(|name| name == m.name) {
+                m.check_requires(&[&enc_m, &heads_m, &risk_m])?;
+            }
         }
 
         let tok_file = active.encoder.join(enc_m.tokenizer.as_deref().unwrap_or("tokenizer.json"));
@@ -128,12 +180,9 @@ impl Pipeline {
             }))
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
 
-        let encoder = session(&model_file(&active.encoder, &enc_m)?, threads)?;
-        let heads = session(&model_file(&active.heads, &heads_m)?, threads)?;
-        let risk = session(&model_file(&active.risk, &risk_m)?, threads)?;
-        check_ports(&enc_m, &encoder)?;
-        check_ports(&heads_m, &heads)?;
-        check_ports(&risk_m, &risk)?;
+        let encoder = session(&model_file(&active.encoder, &enc_m)?, &enc_m, threads, ep)?;
+        let heads = session(&model_file(&active.heads, &heads_m)?, &heads_m, threads, ep)?;
+        let risk = session(&model_file(&active.risk, &risk_m)?, &risk_m, threads, ep)?;
 
         Ok(Self {
             tokenizer,
@@ -144,7 +193,19 @@ impl Pipeline {
             emotion_labels: heads_m.labels("emotions")?,
             stress_labels: risk_m.labels("probabilities")?,
             version: format!("{}+{}+{}", enc_m.id(), heads_m.id(), risk_m.id()),
+            manifests: [enc_m, heads_m, risk_m],
         })
+    }
+
+    /// Token ids of `text` as the encoder sees them (special tokens included).
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        let enc = self.tokenizer.encode(text, true).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// The version of model `name` in this pipeline.
+    pub fn version_of(&self, name: &str) -> Option<&str> {
+        self.manifests.iter().find(|m| m.name == name).map(|m| m.version.as_str())
     }
 
     /// Mean-pooled, L2-normalised sentence embeddings, one row per text, and
