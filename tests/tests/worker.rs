@@ -279,3 +279,42 @@ async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_fl
     healthy.stop().await;
     let _ = std::fs::remove_dir_all(config.model_dir);
 }
+
+/// apalis-redis' fetch script promotes all due jobs with one Lua `unpack`,
+/// which fails beyond ~8,000 values; the worker's chunked promoter keeps a
+/// larger backlog moving (`worker/src/promote.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backlog_beyond_luas_unpack_limit_still_drains() {
+    use futures::StreamExt;
+    use mindwell_shared::queue::QueueConn;
+    let app = TestApp::spawn().await;
+    let queue = QueueConn::connect(&app.backends).await.expect("queue");
+    futures::stream::iter(0..9_000)
+        .for_each_concurrent(64, |_| {
+            let queue = queue.clone();
+            async move {
+                // Jobs for analyses that do not exist: each run finds nothing to claim.
+                let job = AnalyzeCheckin {
+                    analysis_id: uuid::Uuid::now_v7(),
+                    checkin_id: uuid::Uuid::now_v7(),
+                    user_id: uuid::Uuid::now_v7(),
+                    request_id: None,
+                };
+                queue.push(job).await.expect("push");
+            }
+        })
+        .await;
+    let scheduled = format!("{}:analyze_checkin:scheduled", app.backends.namespace);
+    let redis = mindwell_tests::redis().await;
+    let before: u64 = fred::prelude::SortedSetsInterface::zcard(&redis, &scheduled).await.expect("zcard");
+    assert_eq!(before, 9_000, "the backlog waits in the scheduled set");
+
+    let worker = app.start_worker().await;
+    let user = app.signup(&email("backlog")).await;
+    let (_, analysis) = app.checkin(&user, json!({"mood": 6, "sleep_hours": 7, "notes": "Behind a long queue."})).await;
+    let insight = app.wait_for_insight(&user, &analysis, Duration::from_secs(120)).await;
+    assert_eq!(insight["status"], "completed", "{insight}");
+    let left: u64 = fred::prelude::SortedSetsInterface::zcard(&redis, &scheduled).await.expect("zcard");
+    assert_eq!(left, 0);
+    worker.stop().await;
+}

@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod model_runs;
 pub mod models;
 pub mod notify;
+pub mod promote;
 pub mod rules;
 pub mod runner;
 pub mod status;
@@ -79,6 +80,11 @@ where
         shutdown.await;
         let _ = stop_tx.send(true);
     });
+    if let Some(redis) = &ctx.cache {
+        let moved = promote::promote_all(redis, &queue).await?;
+        tracing::info!(moved, "due jobs promoted");
+        promote::spawn(redis.clone(), queue.clone(), stop.clone());
+    }
     let name = runner::worker_id();
     models.clone().watch(config.model_poll, stop.clone());
     status::spawn(name.clone(), ctx.clone(), stop.clone());
