@@ -6,17 +6,12 @@
 //! `migrate` applies pending migrations and exits.
 
 use mindwell_api::config::ApiConfig;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,fred=warn,apalis=warn")),
-        )
-        .json()
-        .init();
+    let _telemetry =
+        mindwell_shared::telemetry::init("mindwell-api", "info,sqlx=warn,sea_orm=warn,fred=warn,apalis=warn")
+            .map_err(anyhow::Error::msg)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if args.as_slice() == ["migrate"] {

@@ -17,18 +17,13 @@ use mindwell_shared::{
     queue::QueueConn,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: mindwell-scheduler [run] | run-once daily|weekly [--date YYYY-MM-DD] [--user ID]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,fred=warn")),
-        )
-        .json()
-        .init();
+    let _telemetry = mindwell_shared::telemetry::init("mindwell-scheduler", "info,sqlx=warn,fred=warn")
+        .map_err(anyhow::Error::msg)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = SchedulerConfig::from_env()?;
     match args.first().map(String::as_str) {

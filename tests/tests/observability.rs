@@ -165,7 +165,7 @@ async fn metrics_health_and_json_logs_carry_the_request_id_and_no_personal_data(
         "mindwell_job_duration_seconds_bucket{job=\"analyze_checkin\",outcome=\"succeeded\"",
         "mindwell_inference_duration_seconds_bucket{model=\"text\",version=\"encoder@1.0.0+text-heads@1.0.0+risk@1.0.0\"",
         "mindwell_inference_batch_size_bucket{model=\"risk\"",
-        "mindwell_alerts_raised_total{type=\"crisis_language\"}",
+        "mindwell_alerts_raised_total{type=\"crisis_language\",severity=\"critical\"}",
         "mindwell_models_active{model=\"risk\",version=\"1.0.0\"} 1",
         "mindwell_queue_depth{queue=\"analyze_checkin\",state=\"pending\"} 0",
         "mindwell_db_pool_connections{state=\"idle\"}",
@@ -190,4 +190,88 @@ async fn metrics_health_and_json_logs_carry_the_request_id_and_no_personal_data(
         "the worker's log of the job lacks the request id {request_id}: {:#?}",
         worker.lines()
     );
+}
+
+/// A local stand-in for a Sentry server and an OTLP collector: keeps each
+/// request's path and body.
+async fn receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 8192];
+                    let Ok(n) = conn.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    // Every complete request in the buffer: headers, then content-length bytes.
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + len {
+                            break;
+                        }
+                        let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                        let body = buf[end + 4..end + 4 + len].to_vec();
+                        buf.drain(..end + 4 + len);
+                        seen.lock().expect("seen").push((path, body));
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if conn.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_reach_sentry_and_spans_reach_an_otlp_collector_when_configured() {
+    use mindwell_shared::telemetry::{Exporters, subscriber};
+    let (addr, got) = receiver().await;
+    let exporters = Exporters {
+        sentry_dsn: Some(format!("http://publickey@{addr}/42")),
+        otlp_endpoint: Some(format!("http://{addr}")),
+        environment: "test".into(),
+    };
+    let (subscriber, guard) = subscriber("mindwell-test", "info", &exporters).expect("telemetry");
+    {
+        let _default = tracing::subscriber::set_default(subscriber);
+        let span = tracing::info_span!("span_for_the_collector");
+        let _entered = span.enter();
+        tracing::error!(code = 7, "an error for the error tracker");
+    }
+    tokio::task::spawn_blocking(move || drop(guard)).await.expect("flush");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = got.lock().expect("got").clone();
+        let sentry = got.iter().any(|(path, body)| {
+            path.starts_with("/api/42/") && String::from_utf8_lossy(body).contains("an error for the error tracker")
+        });
+        let otlp = got
+            .iter()
+            .any(|(path, body)| path == "/v1/traces" && body.windows(22).any(|w| w == b"span_for_the_collector"));
+        if sentry && otlp {
+            break;
+        }
+        let paths: Vec<&String> = got.iter().map(|(p, _)| p).collect();
+        assert!(Instant::now() < deadline, "sentry {sentry}, otlp {otlp}; requests: {paths:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

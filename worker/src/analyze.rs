@@ -301,7 +301,8 @@ async fn insert_alerts<C: ConnectionTrait>(
         .exec(db)
         .await?;
         if matches!(result, sea_orm::TryInsertResult::Inserted(_)) {
-            metrics::counter!("mindwell_alerts_raised_total", "type" => draft.kind).increment(1);
+            metrics::counter!("mindwell_alerts_raised_total", "type" => draft.kind, "severity" => draft.severity)
+                .increment(1);
             created.push(id);
         }
     }

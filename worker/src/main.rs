@@ -5,16 +5,11 @@
 //! [`mindwell_worker::models`]).
 
 use mindwell_worker::config::WorkerConfig;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,ort=warn,sqlx=warn,apalis=warn")),
-        )
-        .json()
-        .init();
+    let _telemetry = mindwell_shared::telemetry::init("mindwell-worker", "info,ort=warn,sqlx=warn,apalis=warn")
+        .map_err(anyhow::Error::msg)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("run") => {}

@@ -239,8 +239,6 @@ impl CheckinsApi {
         if let Err(e) = state.queue.push(job).await {
             metrics::counter!("mindwell_enqueue_failures_total", "job" => "analyze_checkin").increment(1);
             tracing::error!(%analysis_id, error = %e, "could not enqueue the analysis; it stays queued");
-        } else {
-            metrics::counter!("mindwell_jobs_enqueued_total", "job" => "analyze_checkin").increment(1);
         }
         Ok(CreateResponse::Accepted(envelope(accepted)))
     }
