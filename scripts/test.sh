@@ -13,6 +13,8 @@ export MINDWELL_TEST_PG="${MINDWELL_TEST_PG:-postgres://postgres@127.0.0.1:5432/
 export MINDWELL_TEST_REDIS="${MINDWELL_TEST_REDIS:-redis://127.0.0.1:6379}"
 
 scripts/fetch-onnxruntime.sh >/dev/null
+# tests/tests/deploy.rs checks docker/compose.yml with `docker-compose config`.
+command -v docker-compose >/dev/null || { apt-get install -y docker-compose >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y docker-compose >/dev/null; }; }
 
 # Databases left by earlier runs (one per test, cloned from a migrated template).
 if command -v psql >/dev/null 2>&1; then
