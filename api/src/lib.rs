@@ -75,9 +75,18 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         .description("REST API of MindWell. Every body under /api/v1 is an envelope: {ok, data, error}.")
 }
 
-/// Applies pending migrations.
+/// Applies pending migrations. On PostgreSQL they run in one transaction
+/// holding an advisory lock, so API replicas starting together take turns: the
+/// first applies them, the others then find nothing pending.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
-    Migrator::up(db, None).await
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(7243920160001)").await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Connects everything and prepares the shared state: migrations, the
