@@ -118,11 +118,37 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        match e {
+        use sea_orm::{DbErr, RuntimeErr};
+        match &e {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(format!("database: {e}")),
-            other => Self::Internal(format!("database: {other}")),
+            DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))
+                if connection_lost(cause) =>
+            {
+                Self::Unavailable(format!("database: {e}"))
+            }
+            _ => Self::Internal(format!("database: {e}")),
         }
+    }
+}
+
+/// Whether a statement failed because the database went away under it (the
+/// connection broke, the server is shutting down or refuses connections)
+/// rather than because of the statement: a 503, not a 500.
+fn connection_lost(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match e {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::Protocol(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), 57P01..57P03 (admin or crash
+        // shutdown, cannot connect now), 53300 (too many connections).
+        Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")),
+        _ => false,
     }
 }
 
@@ -228,5 +254,24 @@ pub async fn catch_all(err: poem::Error) -> Response {
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized.into_response(),
         s if s.is_client_error() => ApiError::field("request", err.to_string()).into_response(),
         _ => ApiError::Internal(err.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+
+    use super::ApiError;
+
+    #[test]
+    fn a_lost_connection_is_unavailable_and_a_failed_statement_internal() {
+        let lost = DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Io(std::io::Error::other("reset")))));
+        assert!(matches!(ApiError::from(lost), ApiError::Unavailable(_)));
+        let pool = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::PoolTimedOut)));
+        assert!(matches!(ApiError::from(pool), ApiError::Unavailable(_)));
+        let failed = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::RowNotFound)));
+        assert!(matches!(ApiError::from(failed), ApiError::Internal(_)));
     }
 }
