@@ -57,6 +57,18 @@ impl QueueConn {
         format!("{}:{}", self.namespace, J::QUEUE)
     }
 
+    /// Every queue the workers serve: its job's queue name and its full name
+    /// (`<namespace>:<queue>`), the prefix of its apalis-redis keys.
+    pub fn queues(&self) -> [(&'static str, String); 4] {
+        use crate::jobs::{AnalyzeCheckin, GenerateSummary, Maintenance, ReanalyzeCheckin};
+        [
+            (AnalyzeCheckin::QUEUE, self.queue_name::<AnalyzeCheckin>()),
+            (GenerateSummary::QUEUE, self.queue_name::<GenerateSummary>()),
+            (Maintenance::QUEUE, self.queue_name::<Maintenance>()),
+            (ReanalyzeCheckin::QUEUE, self.queue_name::<ReanalyzeCheckin>()),
+        ]
+    }
+
     /// Configuration for the Redis storage of job `J`.
     pub fn redis_config<J: Job>(&self) -> apalis_redis::Config {
         apalis_redis::Config::default()

@@ -11,10 +11,7 @@
 use std::time::Duration;
 
 use fred::interfaces::LuaInterface;
-use mindwell_shared::{
-    jobs::{AnalyzeCheckin, GenerateSummary, Job, Maintenance, ReanalyzeCheckin},
-    queue::QueueConn,
-};
+use mindwell_shared::queue::QueueConn;
 use tokio::sync::watch;
 
 /// How often due jobs are promoted.
@@ -34,8 +31,8 @@ end
 return #ids
 "#;
 
-fn keys<J: Job>(queue: &QueueConn) -> Vec<String> {
-    let c = queue.redis_config::<J>();
+fn keys(queue: &str) -> Vec<String> {
+    let c = apalis_redis::Config::default().queue(queue);
     vec![c.scheduled_jobs_set(), c.active_jobs_list(), c.signal_list()]
 }
 
@@ -43,12 +40,7 @@ fn keys<J: Job>(queue: &QueueConn) -> Vec<String> {
 pub async fn promote_all(redis: &fred::clients::Client, queue: &QueueConn) -> Result<u64, fred::error::Error> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let mut moved = 0;
-    for keys in [
-        keys::<AnalyzeCheckin>(queue),
-        keys::<GenerateSummary>(queue),
-        keys::<Maintenance>(queue),
-        keys::<ReanalyzeCheckin>(queue),
-    ] {
+    for keys in queue.queues().map(|(_, name)| keys(&name)) {
         loop {
             let n: u64 = redis.eval(PROMOTE, keys.clone(), vec![now.to_string(), CHUNK.to_string()]).await?;
             moved += n;

@@ -6,7 +6,6 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use fred::interfaces::{ClientLike, HashesInterface, KeysInterface, ListInterface, SetsInterface, SortedSetsInterface};
-use mindwell_shared::jobs::{AnalyzeCheckin, GenerateSummary, Job, Maintenance, ReanalyzeCheckin};
 use sea_orm::DatabaseBackend;
 use tokio::sync::watch;
 
@@ -60,12 +59,7 @@ async fn publish(redis: &fred::clients::Client, ctx: &SharedContext, worker: &st
 /// `mindwell_queue_depth{queue,state}` for every queue, from apalis-redis' keys
 /// (see `api/src/admin/jobs.rs`).
 async fn queue_gauges(redis: &fred::clients::Client, ctx: &SharedContext) -> Result<(), fred::error::Error> {
-    for (name, queue) in [
-        (AnalyzeCheckin::QUEUE, ctx.queue.queue_name::<AnalyzeCheckin>()),
-        (GenerateSummary::QUEUE, ctx.queue.queue_name::<GenerateSummary>()),
-        (Maintenance::QUEUE, ctx.queue.queue_name::<Maintenance>()),
-        (ReanalyzeCheckin::QUEUE, ctx.queue.queue_name::<ReanalyzeCheckin>()),
-    ] {
+    for (name, queue) in ctx.queue.queues() {
         let pending: u64 = redis.llen(format!("{queue}:active")).await?;
         let scheduled: u64 = redis.zcard(format!("{queue}:scheduled")).await?;
         let workers: Vec<String> = redis.zrange(format!("{queue}:workers"), 0, -1, None, false, None, false).await?;

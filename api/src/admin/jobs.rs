@@ -11,12 +11,7 @@
 use std::collections::BTreeMap;
 
 use fred::interfaces::{HashesInterface, KeysInterface, ListInterface, SetsInterface, SortedSetsInterface};
-use mindwell_shared::{
-    analysis::status,
-    entities::ai_analysis_results as analyses,
-    jobs::{AnalyzeCheckin, GenerateSummary, Job, Maintenance, ReanalyzeCheckin},
-    now,
-};
+use mindwell_shared::{analysis::status, entities::ai_analysis_results as analyses, jobs::AnalyzeCheckin, now};
 use poem_openapi::{Object, OpenApi, param::Path};
 use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
@@ -150,12 +145,7 @@ impl JobsApi {
         };
         let mut queues = Vec::new();
         let mut dead_jobs = Vec::new();
-        for (name, key) in [
-            (AnalyzeCheckin::QUEUE, state.queue.queue_name::<AnalyzeCheckin>()),
-            (GenerateSummary::QUEUE, state.queue.queue_name::<GenerateSummary>()),
-            (Maintenance::QUEUE, state.queue.queue_name::<Maintenance>()),
-            (ReanalyzeCheckin::QUEUE, state.queue.queue_name::<ReanalyzeCheckin>()),
-        ] {
+        for (name, key) in state.queue.queues() {
             let (stats, dead) = queue_stats(pool, name, &key).await.map_err(redis_err)?;
             queues.push(stats);
             dead_jobs.extend(dead);
