@@ -120,14 +120,23 @@ pub fn api_config(backends: Backends) -> ApiConfig {
     }
 }
 
+/// The ONNX Runtime library: `ORT_DYLIB_PATH`, else the one `scripts/fetch-onnxruntime.sh` fetched.
+pub fn ort_dylib() -> PathBuf {
+    std::env::var("ORT_DYLIB_PATH").map_or_else(|_| repo_root().join(".ort/libonnxruntime.so.1.31.1"), PathBuf::from)
+}
+
+/// A TCP port free at the moment of asking, for a process under test.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
 /// A worker configuration pointing at the repository's models and runtime.
 pub fn worker_config(backends: Backends) -> WorkerConfig {
     let root = repo_root();
     WorkerConfig {
         backends,
         model_dir: root.join("model-assets"),
-        ort_dylib: std::env::var("ORT_DYLIB_PATH")
-            .map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), PathBuf::from),
+        ort_dylib: ort_dylib(),
         concurrency: 4,
         backfill_concurrency: 1,
         inference_threads: 1,

@@ -7,12 +7,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use mindwell_tests::{binary, repo_root};
+use mindwell_tests::{binary, free_port, repo_root};
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_turns_a_checkin_into_an_insight() {
@@ -26,10 +22,7 @@ async fn the_embedded_default_turns_a_checkin_into_an_insight() {
         .env("MINDWELL_DATA_DIR", &data)
         .env("MINDWELL_BIND", format!("127.0.0.1:{port}"))
         .env("MINDWELL_MODEL_DIR", root.join("model-assets"))
-        .env(
-            "ORT_DYLIB_PATH",
-            std::env::var("ORT_DYLIB_PATH").map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), Into::into),
-        )
+        .env("ORT_DYLIB_PATH", mindwell_tests::ort_dylib())
         .env("MINDWELL_BCRYPT_COST", "4")
         .env("MINDWELL_COOKIE_SECURE", "false")
         .env("RUST_LOG", "warn")

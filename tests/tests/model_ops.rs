@@ -73,13 +73,11 @@ fn set_active(dir: &Path, edit: impl FnOnce(&mut Value)) {
 }
 
 fn worker_cli(dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
-    let ort = std::env::var("ORT_DYLIB_PATH")
-        .map_or_else(|_| repo_root().join(".ort/libonnxruntime.so.1.31.1"), PathBuf::from);
     std::process::Command::new(binary("mindwell-worker"))
         .args(args)
         .envs(env.iter().cloned())
         .env("MINDWELL_MODEL_DIR", dir)
-        .env("ORT_DYLIB_PATH", ort)
+        .env("ORT_DYLIB_PATH", mindwell_tests::ort_dylib())
         .env("RUST_LOG", "warn")
         .output()
         .expect("run mindwell-worker")

@@ -23,7 +23,7 @@ fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
 
 fn pipeline() -> (Pipeline, ActiveModels) {
     let root = repo_root();
-    let dylib = std::env::var("ORT_DYLIB_PATH").map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), Into::into);
+    let dylib = mindwell_tests::ort_dylib();
     inference::runtime(&dylib).expect("ONNX Runtime");
     let active = ActiveModels::resolve(&root.join("model-assets")).expect("active.json");
     (Pipeline::load(&active, 1).expect("load"), active)

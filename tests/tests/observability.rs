@@ -10,12 +10,8 @@ use std::{
 };
 
 use mindwell_shared::config::Database;
-use mindwell_tests::{binary, redis_url, repo_root, test_backends};
+use mindwell_tests::{binary, free_port, redis_url, repo_root, test_backends};
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 /// A child process whose stdout and stderr lines are kept.
 struct Logged {
@@ -65,7 +61,7 @@ async fn metrics_health_and_json_logs_carry_the_request_id_and_no_personal_data(
     let backends = test_backends().await;
     let Database::Postgres(db_url) = &backends.database else { panic!("tests run on PostgreSQL") };
     let root = repo_root();
-    let ort = std::env::var("ORT_DYLIB_PATH").map_or_else(|_| root.join(".ort/libonnxruntime.so.1.31.1"), Into::into);
+    let ort = mindwell_tests::ort_dylib();
     let (api_port, worker_port) = (free_port(), free_port());
     let common = |cmd: &mut Command| {
         cmd.env("DATABASE_URL", db_url)
