@@ -149,12 +149,18 @@ impl Fields<'_> {
         }
     }
 
+    /// PostgreSQL text cannot hold NUL, so no string field may carry one.
     fn as_string(&mut self, name: &str, v: &Value) -> Option<String> {
-        if let Some(s) = v.as_str() {
-            Some(s.to_owned())
-        } else {
-            self.error(name, "must be a string");
-            None
+        match v.as_str() {
+            Some(s) if s.contains('\0') => {
+                self.error(name, "must not contain NUL characters");
+                None
+            }
+            Some(s) => Some(s.to_owned()),
+            None => {
+                self.error(name, "must be a string");
+                None
+            }
         }
     }
 
@@ -233,6 +239,7 @@ impl Fields<'_> {
 pub struct Envelope<T: ParseFromJSON + ToJSON> {
     pub ok: bool,
     pub data: T,
+    #[oai(nullable)]
     pub error: Option<Value>,
 }
 

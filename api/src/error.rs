@@ -32,6 +32,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Object)]
 pub struct ErrorEnvelope {
     pub ok: bool,
+    #[oai(nullable)]
     pub data: Option<Value>,
     pub error: ErrorBody,
 }
@@ -126,9 +127,38 @@ impl From<sea_orm::DbErr> for ApiError {
             {
                 Self::Unavailable(format!("database: {e}"))
             }
+            DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))
+                if unstorable_text(cause) =>
+            {
+                Self::field("request", "contains a character the database cannot store (NUL)")
+            }
             _ => Self::Internal(format!("database: {e}")),
         }
     }
+}
+
+/// Whether PostgreSQL refused a text value it cannot store (a NUL byte):
+/// SQLSTATE 22021 or 22P05. Every text field refuses NUL at the edge; this is
+/// the net under a field that might be missed.
+fn unstorable_text(e: &sea_orm::sqlx::Error) -> bool {
+    matches!(e, sea_orm::sqlx::Error::Database(db) if db.code().is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05")))
+}
+
+/// A query parameter carrying a NUL (`%00`), named for the 422: PostgreSQL
+/// cannot compare text holding one, so no parameter may carry it.
+pub fn nul_in_query(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (name.contains("%00") || value.contains("%00")).then(|| name.replace("%00", ""))
+    })
+}
+
+/// Refuses a request whose query string carries a NUL, before any handler.
+pub async fn refuse_nul_query<E: poem::Endpoint>(ep: std::sync::Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    if let Some(name) = req.uri().query().and_then(nul_in_query) {
+        return Ok(ApiError::field(&name, "must not contain NUL characters").into_response());
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
 }
 
 /// Whether a statement failed because the database went away under it (the
@@ -264,6 +294,13 @@ mod tests {
     use sea_orm::{DbErr, RuntimeErr, sqlx};
 
     use super::ApiError;
+
+    #[test]
+    fn a_nul_in_the_query_is_named() {
+        assert_eq!(super::nul_in_query("limit=5&email=a%00b"), Some("email".into()));
+        assert_eq!(super::nul_in_query("action%00=x"), Some("action".into()));
+        assert_eq!(super::nul_in_query("limit=5&email=a%2500"), None);
+    }
 
     #[test]
     fn a_lost_connection_is_unavailable_and_a_failed_statement_internal() {

@@ -156,6 +156,10 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
 /// The whole route tree with its middleware.
 pub fn app(state: AppState) -> impl Endpoint {
     let api = api_service();
+    let routes = observability::Routes::from_spec(
+        &api.spec(),
+        &["/api/v1/openapi.json", "/docs", "/health", "/health/ready", "/metrics"],
+    );
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
@@ -165,10 +169,11 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/health", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(observability::metrics_text))
+        .around(error::refuse_nul_query)
         .with(AddData::new(state))
         .with(CookieJarManager::new())
         .catch_all_error(error::catch_all)
-        .with(observability::HttpMetrics)
+        .with(observability::HttpMetrics(routes))
         .with(request_id::RequestIdLayer)
 }
 

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Object)]
 pub struct Page<T: ParseFromJSON + ToJSON> {
     pub items: Vec<T>,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

@@ -168,3 +168,47 @@ async fn operations_endpoints_answer_without_the_envelope() {
     let docs = app.http.get(app.url("/docs")).send().await.expect("send");
     assert_eq!(docs.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn text_postgresql_cannot_store_is_422_on_its_field_never_500() {
+    let (app, admin) = TestApp::spawn_with_admin().await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/auth/signup",
+            None,
+            Some(json!({"email": "nul@example.com", "password": "correct horse battery", "full_name": "A\u{0}B"})),
+        )
+        .await;
+    assert_eq!((status, fields(&body)), (422, vec!["full_name".to_owned()]), "{body}");
+    let user = app.signup(&email("nul")).await;
+    for (bad, field) in [
+        (json!({"mood": 5, "sleep_hours": 7, "notes": "a\u{0}b"}), "notes"),
+        (json!({"mood": 5, "sleep_hours": 7, "meta": {"k\u{0}": 1}}), "meta"),
+        (json!({"mood": 5, "sleep_hours": 7, "meta": {"k": ["x\u{0}"]}}), "meta"),
+        // Stored by jsonb as a decimal that no longer reads back as a double.
+        (json!({"mood": 5, "sleep_hours": 7, "meta": {"k": 1.797_693_134_862_315_7e308}}), "meta"),
+    ] {
+        let (status, body) = app.call("POST", "/api/v1/checkins", Some(&user.access), Some(bad.clone())).await;
+        assert_eq!((status, fields(&body)), (422, vec![field.to_owned()]), "{bad}: {body}");
+    }
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/checkins",
+            Some(&user.access),
+            Some(json!({"mood": 5, "sleep_hours": 7, "meta": {"k": 1e300}})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    for path in ["/api/v1/checkins", "/api/v1/me/export"] {
+        let (status, body) = app.call("GET", path, Some(&user.access), None).await;
+        assert_eq!(status, 200, "{path} must still read every stored check-in: {body}");
+    }
+    for (path, field) in
+        [("/api/v1/admin/users?email=a%00b", "email"), ("/api/v1/admin/audit-logs?action=%00", "action")]
+    {
+        let (status, body) = app.call("GET", path, Some(&admin), None).await;
+        assert_eq!((status, fields(&body)), (422, vec![field.to_owned()]), "{path}: {body}");
+    }
+}

@@ -143,6 +143,10 @@ async fn metrics_health_and_json_logs_carry_the_request_id_and_no_personal_data(
     }
     let bad = http.get(format!("{base}/api/v1/insights/not-a-uuid")).bearer_auth(&access).send().await.expect("bad");
     assert!(bad.status().is_client_error());
+    for n in 0..5 {
+        let probe = http.get(format!("{base}/probe-{n}/{}", uuid::Uuid::new_v4())).send().await.expect("probe");
+        assert_eq!(probe.status(), 404);
+    }
 
     // Metrics, named as the house style says.
     let api_metrics = http.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("text");
@@ -150,9 +154,14 @@ async fn metrics_health_and_json_logs_carry_the_request_id_and_no_personal_data(
         "mindwell_http_requests_total{method=\"POST\",route=\"/api/v1/checkins\",status=\"202\"}",
         "mindwell_http_request_duration_seconds_bucket",
         "mindwell_jobs_enqueued_total{job=\"analyze_checkin\"}",
+        // Labelled by the route matched, not the path: one series for every id,
+        // one for every unknown path.
+        "mindwell_http_requests_total{method=\"GET\",route=\"/api/v1/insights/{id}\",status=\"200\"}",
+        "mindwell_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 5",
     ] {
         assert!(api_metrics.contains(name), "API /metrics lacks {name}:\n{api_metrics}");
     }
+    assert!(!api_metrics.contains("probe-") && !api_metrics.contains(&analysis), "raw paths in labels:\n{api_metrics}");
     tokio::time::sleep(Duration::from_secs(6)).await; // one status tick for the gauges
     let metrics = http.get(format!("{wbase}/metrics")).send().await.expect("metrics").text().await.expect("text");
     for name in [

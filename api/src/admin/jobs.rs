@@ -50,7 +50,9 @@ pub struct DeadJob {
     pub id: String,
     pub queue: String,
     pub payload: serde_json::Value,
+    #[oai(nullable)]
     pub attempts: Option<u64>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
 }
 

@@ -44,6 +44,7 @@ pub(crate) enum Tag {
 #[derive(Debug, Clone, Object)]
 pub struct AuditEntry {
     pub id: Uuid,
+    #[oai(nullable)]
     pub actor_id: Option<Uuid>,
     pub action: String,
     pub context: serde_json::Value,
@@ -60,8 +61,10 @@ impl From<audit_logs::Model> for AuditEntry {
 #[derive(Debug, Clone, Object)]
 pub struct UserUpdate {
     /// `user`, `coach` or `admin`.
+    #[oai(nullable)]
     pub role: Option<String>,
     /// A disabled user cannot sign in, and their tokens stop working at once.
+    #[oai(nullable)]
     pub disabled: Option<bool>,
 }
 

@@ -39,10 +39,13 @@ pub struct WorkerModels {
     pub active: BTreeMap<String, String>,
     /// `encoder@v+text-heads@v+risk@v`, as analyses record it.
     pub version: String,
+    #[oai(nullable)]
     pub shadow: Option<ShadowModels>,
     /// Why the last change of `active.json` was not applied (the previous
     /// versions keep serving).
+    #[oai(nullable)]
     pub last_error: Option<String>,
+    #[oai(nullable)]
     pub last_error_at: Option<Time>,
     pub loaded_at: Time,
     pub updated_at: Time,

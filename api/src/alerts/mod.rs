@@ -34,6 +34,7 @@ enum Tag {
 pub struct Alert {
     pub id: Uuid,
     pub user_id: Uuid,
+    #[oai(nullable)]
     pub ai_result_id: Option<Uuid>,
     /// `low_sleep`, `high_stress`, `mood_drop` or `crisis_language`.
     #[oai(rename = "type")]

@@ -44,11 +44,13 @@ enum Tag {
 pub struct User {
     pub id: Uuid,
     pub email: String,
+    #[oai(nullable)]
     pub full_name: Option<String>,
     /// `user`, `coach` or `admin`.
     pub role: String,
     pub created_at: Time,
     pub updated_at: Time,
+    #[oai(nullable)]
     pub last_login: Option<Time>,
 }
 
@@ -98,6 +100,7 @@ pub struct SignupRequest {
     /// 8 to 128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
     pub password: String,
+    #[oai(nullable)]
     pub full_name: Option<String>,
 }
 
@@ -153,6 +156,7 @@ impl FromJson for Login {
 /// when the cookie carries it.
 #[derive(Debug, Clone, Default, Object)]
 pub struct RefreshRequest {
+    #[oai(nullable)]
     pub refresh_token: Option<String>,
 }
 

@@ -75,15 +75,54 @@ impl CheckinTime {
     }
 }
 
-/// Client metadata: a JSON object of at most 8 KiB.
+/// Client metadata: a JSON object of at most 8 KiB, nested at most
+/// [`Meta::MAX_DEPTH`] deep, that PostgreSQL's `jsonb` stores and gives back
+/// unchanged: no NUL in keys or strings, no number beyond ±1e300 (a larger
+/// one is stored as a decimal that cannot be read back as a double).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Meta(Map<String, Value>);
 
 impl Meta {
     pub const MAX_BYTES: usize = 8 * 1024;
+    pub const MAX_DEPTH: usize = 32;
+    pub const MAX_NUMBER: f64 = 1e300;
+
     pub fn parse(m: Map<String, Value>) -> Result<Self, &'static str> {
         let size = serde_json::to_vec(&m).map_or(usize::MAX, |v| v.len());
-        if size > Self::MAX_BYTES { Err("must be at most 8 KiB of JSON") } else { Ok(Self(m)) }
+        if size > Self::MAX_BYTES {
+            return Err("must be at most 8 KiB of JSON");
+        }
+        for (k, v) in &m {
+            if k.contains('\0') {
+                return Err("must not contain NUL characters");
+            }
+            Self::check(v, 1)?;
+        }
+        Ok(Self(m))
+    }
+
+    fn check(v: &Value, depth: usize) -> Result<(), &'static str> {
+        if depth > Self::MAX_DEPTH {
+            return Err("must be nested at most 32 levels deep");
+        }
+        match v {
+            Value::String(s) if s.contains('\0') => Err("must not contain NUL characters"),
+            Value::Number(n) => match n.as_f64() {
+                Some(f)
+                    if f.is_finite()
+                        && f.abs() <= Self::MAX_NUMBER
+                        && (f == 0.0 || f.abs() >= 1.0 / Self::MAX_NUMBER) =>
+                {
+                    Ok(())
+                }
+                _ => Err("numbers must lie between -1e300 and 1e300, and be 0 or at least 1e-300 in size"),
+            },
+            Value::Array(items) => items.iter().try_for_each(|i| Self::check(i, depth + 1)),
+            Value::Object(map) => map.iter().try_for_each(|(k, i)| {
+                if k.contains('\0') { Err("must not contain NUL characters") } else { Self::check(i, depth + 1) }
+            }),
+            _ => Ok(()),
+        }
     }
     pub fn into_value(self) -> Value {
         Value::Object(self.0)
@@ -106,6 +145,22 @@ mod tests {
         );
         assert!(NoteText::parse("é".repeat(4000)).is_ok());
         assert!(NoteText::parse("a".repeat(4001)).is_err());
+    }
+
+    #[test]
+    fn meta_refuses_what_jsonb_cannot_give_back() {
+        let meta = |v: Value| Meta::parse(v.as_object().cloned().expect("an object"));
+        assert!(meta(serde_json::json!({"app": "ios", "n": [1, 2.5, -1e299, {"deep": 1e-299}], "z": 0})).is_ok());
+        assert!(meta(serde_json::json!({"n": 1.797_693_134_862_315_7e308})).is_err());
+        assert!(meta(serde_json::json!({"n": [-1e301]})).is_err());
+        assert!(meta(serde_json::json!({"n": 5e-324})).is_err());
+        assert!(meta(serde_json::json!({"a\u{0}b": 1})).is_err());
+        assert!(meta(serde_json::json!({"a": {"b": "x\u{0}"}})).is_err());
+        let mut deep = serde_json::json!(1);
+        for _ in 0..40 {
+            deep = serde_json::json!([deep]);
+        }
+        assert!(meta(serde_json::json!({ "d": deep })).is_err());
     }
 
     #[test]

@@ -75,11 +75,13 @@ pub struct CheckinRequest {
     #[oai(validator(minimum(value = "0"), maximum(value = "24")))]
     pub sleep_hours: f64,
     /// At most 4000 characters; default "".
-    #[oai(validator(max_length = 4000))]
+    #[oai(nullable, validator(max_length = 4000))]
     pub notes: Option<String>,
     /// Default now; at most 5 minutes in the future; any offset, stored as UTC.
+    #[oai(nullable)]
     pub timestamp: Option<Time>,
     /// A JSON object of at most 8 KiB.
+    #[oai(nullable)]
     pub meta: Option<std::collections::BTreeMap<String, Value>>,
 }
 

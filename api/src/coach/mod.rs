@@ -31,6 +31,7 @@ enum Tag {
 #[derive(Debug, Clone, Object)]
 pub struct CoachedUser {
     pub id: Uuid,
+    #[oai(nullable)]
     pub full_name: Option<String>,
     pub email: String,
 }

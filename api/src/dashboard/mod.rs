@@ -45,8 +45,11 @@ pub struct TrendPoint {
 /// Mood over the range: over check-ins, not over daily averages.
 #[derive(Debug, Clone, Object)]
 pub struct MoodStats {
+    #[oai(nullable)]
     pub avg: Option<f64>,
+    #[oai(nullable)]
     pub min: Option<i32>,
+    #[oai(nullable)]
     pub max: Option<i32>,
     /// One point per day with check-ins, oldest first.
     pub trend: Vec<TrendPoint>,
@@ -55,6 +58,7 @@ pub struct MoodStats {
 /// Sleep over the range.
 #[derive(Debug, Clone, Object)]
 pub struct SleepStats {
+    #[oai(nullable)]
     pub avg: Option<f64>,
     pub trend: Vec<TrendPoint>,
 }
@@ -82,6 +86,7 @@ pub struct Dashboard {
     /// The 5 newest insights of any status (empty for a coach without the
     /// `insights` scope).
     pub recent_insights: Vec<Insight>,
+    #[oai(nullable)]
     pub latest_summary: Option<Summary>,
 }
 

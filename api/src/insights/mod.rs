@@ -62,12 +62,17 @@ pub struct Insight {
     pub user_id: Uuid,
     /// `queued`, `running`, `completed` or `failed`.
     pub status: String,
+    #[oai(nullable)]
     pub model_version: Option<String>,
+    #[oai(nullable)]
     pub summary: Option<String>,
+    #[oai(nullable)]
     pub labels: Option<InsightLabels>,
     /// 0 to 1.
+    #[oai(nullable)]
     pub confidence: Option<f64>,
     pub created_at: Time,
+    #[oai(nullable)]
     pub completed_at: Option<Time>,
 }
 

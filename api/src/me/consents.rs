@@ -29,6 +29,7 @@ pub struct Consent {
     /// `trends` or `insights`.
     pub scope: String,
     pub granted_at: Time,
+    #[oai(nullable)]
     pub revoked_at: Option<Time>,
 }
 

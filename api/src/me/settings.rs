@@ -43,15 +43,20 @@ impl From<user_settings::Model> for Settings {
 /// `PUT /me/settings` body: any subset of the fields; the rest stay as they are.
 #[derive(Debug, Clone, Object)]
 pub struct SettingsUpdate {
+    #[oai(nullable)]
     pub timezone: Option<String>,
+    #[oai(nullable)]
     pub language: Option<String>,
+    #[oai(nullable)]
     pub notifications: Option<NotificationsUpdate>,
 }
 
 /// Channels to change.
 #[derive(Debug, Clone, Object)]
 pub struct NotificationsUpdate {
+    #[oai(nullable)]
     pub email: Option<bool>,
+    #[oai(nullable)]
     pub push: Option<bool>,
 }
 
