@@ -51,6 +51,10 @@ pub struct ApiConfig {
     pub db_pool: u32,
     pub cookie_secure: bool,
     pub dashboard_cache: bool,
+    /// After SIGTERM, how long the API keeps serving while it drains: readiness
+    /// answers 503 and every answer closes its connection, so clients and load
+    /// balancers move on before the listener closes.
+    pub shutdown_drain: std::time::Duration,
 }
 
 impl ApiConfig {
@@ -97,6 +101,7 @@ impl ApiConfig {
             db_pool: parse_var("MINDWELL_DB_POOL", 16)?,
             cookie_secure: parse_var("MINDWELL_COOKIE_SECURE", true)?,
             dashboard_cache: parse_var("MINDWELL_DASHBOARD_CACHE", true)?,
+            shutdown_drain: std::time::Duration::from_millis(parse_var("MINDWELL_SHUTDOWN_DRAIN_MS", 5_000u64)?),
         })
     }
 }

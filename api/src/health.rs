@@ -17,7 +17,8 @@ pub fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /health/ready`: 200 when every dependency answers, 503 otherwise.
+/// `GET /health/ready`: 200 when every dependency answers and the API is not
+/// shutting down, 503 otherwise.
 #[handler]
 pub async fn ready(state: Data<&AppState>) -> Response {
     let timeout = std::time::Duration::from_secs(2);
@@ -28,9 +29,11 @@ pub async fn ready(state: Data<&AppState>) -> Response {
         Backend::Sqlite(pool) => !pool.is_closed(),
     };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let all = db && kv && queue;
+    // Shutting down: not ready, so load balancers stop sending new requests.
+    let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let all = db && kv && queue && !draining;
     let body = json!({
-        "status": word(all),
+        "status": if draining { "draining" } else { word(all) },
         "checks": {
             "database": word(db),
             "redis": if state.kv.is_redis() { word(kv) } else { "embedded" },

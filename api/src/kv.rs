@@ -13,7 +13,7 @@ use std::{
 use fred::{
     clients::Pool,
     interfaces::{ClientLike, HashesInterface, KeysInterface},
-    types::{Expiration, ExpireOptions, config::Config},
+    types::{Expiration, ExpireOptions},
 };
 
 use mindwell_shared::cache;
@@ -47,18 +47,28 @@ impl std::fmt::Debug for Kv {
 
 const MEMORY_POISONED: &str = "in-process state poisoned";
 
+/// How long a request waits on Redis before it gives up: a Redis outage
+/// costs a request this much at most, not the reconnect loop's time.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(750);
+
+/// Records that a Redis-backed check (`revocation`, `rate_limit`) was skipped
+/// because Redis is unavailable, so the request goes on without it. Logged
+/// once per second at most.
+pub fn fail_open(check: &'static str, cause: &str) {
+    static LAST_LOG: Mutex<Option<Instant>> = Mutex::new(None);
+    metrics::counter!("mindwell_redis_fail_open_total", "check" => check).increment(1);
+    if let Ok(mut last) = LAST_LOG.lock()
+        && last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+    {
+        *last = Some(Instant::now());
+        tracing::warn!(check, cause, "redis unavailable: check skipped");
+    }
+}
+
 impl Kv {
     /// Connects a pool of `size` Redis connections.
     pub async fn redis(url: &str, size: usize, namespace: &str) -> Result<Self, fred::error::Error> {
-        let config = Config::from_url(url)?;
-        let mut builder = fred::types::Builder::from_config(config);
-        builder
-            .with_connection_config(|c| {
-                c.connection_timeout = Duration::from_secs(3);
-                c.internal_command_timeout = Duration::from_secs(3);
-            })
-            .set_policy(fred::types::config::ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
-        let pool = builder.build_pool(size)?;
+        let pool = mindwell_shared::redis::builder(url, COMMAND_TIMEOUT)?.build_pool(size)?;
         pool.init().await?;
         Ok(Self { store: Store::Redis(pool), namespace: namespace.into() })
     }
@@ -66,6 +76,13 @@ impl Kv {
     /// An empty in-process store.
     pub fn memory(namespace: &str) -> Self {
         Self { store: Store::Memory(Arc::default()), namespace: namespace.into() }
+    }
+
+    /// A connected client of the pool; fails at once, without waiting out the
+    /// command timeout, while every connection is down and reconnecting.
+    fn connected(pool: &Pool) -> Result<&fred::clients::Client, ApiError> {
+        let client = pool.next_connected();
+        if client.is_connected() { Ok(client) } else { Err(ApiError::Unavailable("redis: not connected".into())) }
     }
 
     /// The deployment's namespace.
@@ -88,7 +105,7 @@ impl Kv {
         let Store::Redis(pool) = &self.store else { return Ok((None, 0)) };
         let key = cache::dashboard_key(&self.namespace, user);
         let (value, generation): (Option<String>, Option<u64>) =
-            pool.hmget(key, vec![field.to_owned(), cache::GENERATION_FIELD.to_owned()]).await?;
+            Self::connected(pool)?.hmget(key, vec![field.to_owned(), cache::GENERATION_FIELD.to_owned()]).await?;
         let generation = generation.unwrap_or(0);
         let current = value.and_then(|v| {
             let (g, json) = v.split_once('|')?;
@@ -107,7 +124,7 @@ impl Kv {
     ) -> Result<(), ApiError> {
         let Store::Redis(pool) = &self.store else { return Ok(()) };
         let key = cache::dashboard_key(&self.namespace, user);
-        let pipe = pool.next().pipeline();
+        let pipe = Self::connected(pool)?.pipeline();
         let _: () = pipe.hset(&key, (field, format!("{generation}|{json}"))).await?;
         let _: () = pipe.expire(&key, cache::TTL_SECS, None).await?;
         let _: ((), ()) = pipe.all().await?;
@@ -119,7 +136,7 @@ impl Kv {
     pub async fn dashboard_invalidate(&self, user: uuid::Uuid) -> Result<(), ApiError> {
         let Store::Redis(pool) = &self.store else { return Ok(()) };
         let key = cache::dashboard_key(&self.namespace, user);
-        let pipe = pool.next().pipeline();
+        let pipe = Self::connected(pool)?.pipeline();
         let _: () = pipe.hincrby(&key, cache::GENERATION_FIELD, 1).await?;
         let _: () = pipe.expire(&key, cache::TTL_SECS, None).await?;
         let _: (i64, i64) = pipe.all().await?;
@@ -129,7 +146,7 @@ impl Kv {
     /// Drops every cached dashboard of `user` (on erasure).
     pub async fn dashboard_forget(&self, user: uuid::Uuid) -> Result<(), ApiError> {
         let Store::Redis(pool) = &self.store else { return Ok(()) };
-        let _: i64 = pool.del(cache::dashboard_key(&self.namespace, user)).await?;
+        let _: i64 = Self::connected(pool)?.del(cache::dashboard_key(&self.namespace, user)).await?;
         Ok(())
     }
 
@@ -149,8 +166,7 @@ impl Kv {
         let key = key.as_str();
         match &self.store {
             Store::Redis(pool) => {
-                let client = pool.next();
-                let pipe = client.pipeline();
+                let pipe = Self::connected(pool)?.pipeline();
                 let _: () = pipe.incr(key).await?;
                 let _: () = pipe.expire(key, window_secs, Some(ExpireOptions::NX)).await?;
                 let _: () = pipe.ttl(key).await?;
@@ -177,7 +193,7 @@ impl Kv {
         let key = key.as_str();
         match &self.store {
             Store::Redis(pool) => {
-                let _: () = pool.set(key, value, Some(Expiration::EX(ttl_secs)), None, false).await?;
+                let _: () = Self::connected(pool)?.set(key, value, Some(Expiration::EX(ttl_secs)), None, false).await?;
                 Ok(())
             }
             Store::Memory(map) => {
@@ -194,7 +210,7 @@ impl Kv {
     pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, ApiError> {
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         match &self.store {
-            Store::Redis(pool) => Ok(pool.mget(keys).await?),
+            Store::Redis(pool) => Ok(Self::connected(pool)?.mget(keys).await?),
             Store::Memory(map) => {
                 let map = map.lock().map_err(|_| ApiError::Internal(MEMORY_POISONED.into()))?;
                 let now = Instant::now();
@@ -207,7 +223,7 @@ impl Kv {
     pub async fn ping(&self) -> Result<(), ApiError> {
         match &self.store {
             Store::Redis(pool) => {
-                let _: String = pool.next().ping(None).await?;
+                let _: String = Self::connected(pool)?.ping(None).await?;
                 Ok(())
             }
             Store::Memory(_) => Ok(()),

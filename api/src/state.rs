@@ -20,4 +20,7 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Events for this process's notification streams.
     pub hub: crate::notifications::Hub,
+    /// Set once shutdown began: readiness fails and connections close after
+    /// each answer.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -12,6 +12,7 @@ pub mod entities;
 pub mod events;
 pub mod jobs;
 pub mod queue;
+pub mod redis;
 pub mod telemetry;
 pub mod time;
 

@@ -85,8 +85,16 @@ impl QueueConn {
             .missed_heartbeats(MISSED_HEARTBEATS)
     }
 
-    /// Enqueues one job.
+    /// Enqueues one job, waiting at most [`PUSH_TIMEOUT`]: while the queue is
+    /// down a caller (a request storing a check-in) gives up quickly, and the
+    /// job's row stays `queued` for the stale-job sweeper.
     pub async fn push<J: Job>(&self, job: J) -> Result<(), QueueError> {
+        tokio::time::timeout(PUSH_TIMEOUT, self.push_now(job))
+            .await
+            .map_err(|_| QueueError(format!("no answer from the queue within {PUSH_TIMEOUT:?}")))?
+    }
+
+    async fn push_now<J: Job>(&self, job: J) -> Result<(), QueueError> {
         match &self.backend {
             Backend::Redis(conn) => {
                 let mut storage = RedisStorage::<J>::new(conn.clone()).with_config(self.redis_config::<J>());
@@ -101,6 +109,9 @@ impl QueueConn {
         Ok(())
     }
 }
+
+/// How long [`QueueConn::push`] waits for the queue.
+pub const PUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A job could not be enqueued.
 #[derive(Debug, thiserror::Error)]

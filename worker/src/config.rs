@@ -12,7 +12,7 @@
 //! | `MINDWELL_EXECUTION_PROVIDER` | `cpu` | `cpu`, `cuda` or `cuda:<device>` (needs `onnxruntime-gpu`'s library in `ORT_DYLIB_PATH`) |
 //! | `MINDWELL_MODEL_POLL_SECS` | `2` | how often `active.json` is checked for a new version (SIGHUP checks at once) |
 //! | `MINDWELL_METRICS_ADDR` | unset (off) | e.g. `0.0.0.0:9100`: serves `/metrics`, `/health`, `/health/ready` |
-//! | `MINDWELL_WORKER_POLL_MS` | `50` | how often an idle worker looks for new jobs |
+//! | `MINDWELL_WORKER_POLL_MS` | `20` | how often an idle worker looks for new analyses (other queues: 5× that, at least 100 ms) |
 //! | `MINDWELL_JOB_MAX_ATTEMPTS` | `5` | runs before a job is dead and its analysis `failed` |
 //! | `MINDWELL_ALERT_LOW_SLEEP_HOURS` | `5` | `low_sleep` warning below this many hours |
 //! | `MINDWELL_ALERT_CRITICAL_SLEEP_HOURS` | `3` | `low_sleep` critical below this many hours |
@@ -93,7 +93,7 @@ impl WorkerConfig {
             metrics_addr: var("MINDWELL_METRICS_ADDR")
                 .map(|a| a.parse().map_err(|_| BootError::Config(format!("MINDWELL_METRICS_ADDR={a}: not an address"))))
                 .transpose()?,
-            poll_interval: Duration::from_millis(parse_var("MINDWELL_WORKER_POLL_MS", 50u64)?.max(5)),
+            poll_interval: Duration::from_millis(parse_var("MINDWELL_WORKER_POLL_MS", 20u64)?.max(5)),
             max_attempts: parse_var("MINDWELL_JOB_MAX_ATTEMPTS", AnalyzeCheckin::MAX_ATTEMPTS)?.max(1),
             rules: AlertRules {
                 low_sleep_hours: parse_var("MINDWELL_ALERT_LOW_SLEEP_HOURS", defaults.low_sleep_hours)?,

@@ -53,10 +53,7 @@ where
     let queue = QueueConn::connect(&config.backends).await?;
     let cache = match &config.backends.queue {
         mindwell_shared::config::Queue::Redis(url) => {
-            use fred::interfaces::ClientLike;
-            let client = fred::clients::Client::new(fred::types::config::Config::from_url(url)?, None, None, None);
-            client.init().await?;
-            Some(client)
+            Some(mindwell_shared::redis::client(url, std::time::Duration::from_secs(2)).await?)
         }
         mindwell_shared::config::Queue::Sqlite(_) => None,
     };

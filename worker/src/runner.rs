@@ -128,7 +128,7 @@ macro_rules! serve_queue {
                 let _ = stop.wait_for(|s| *s).await;
                 Ok::<(), std::io::Error>(())
             };
-            let name = format!("{}-{}", $name, <$job as Job>::NAME);
+            let name: String = $name;
             match queue.backend.clone() {
                 Backend::Redis(conn) => {
                     let config = queue.redis_config::<$job>().batch_size($concurrency);
@@ -157,6 +157,48 @@ macro_rules! serve_queue {
     };
 }
 
+/// Runs `serve_queue!` again whenever its loop ends with an error (Redis
+/// restarted, the network dropped) until `$stop` fires, backing off from 0.5 s
+/// to 10 s. Each restart registers under a new name, so the jobs the broken
+/// loop held go back to the queue through orphan recovery (analyses are
+/// idempotent: a completed one is skipped).
+macro_rules! supervise {
+    ($queue:expr, $job:ty, $handler:expr, $ctx:expr, $concurrency:expr, $poll:expr, $name:expr, $stop:expr) => {
+        async {
+            let mut stop: watch::Receiver<bool> = $stop;
+            let base = format!("{}-{}", $name, <$job as Job>::NAME);
+            let mut restarts = 0u32;
+            let mut backoff = RESTART_BACKOFF_MIN;
+            loop {
+                let name = if restarts == 0 { base.clone() } else { format!("{base}-r{restarts}") };
+                let started = Instant::now();
+                let result =
+                    serve_queue!($queue, $job, $handler, $ctx.clone(), $concurrency, $poll, name, stop.clone()).await;
+                if *stop.borrow() {
+                    return result.map_err(anyhow::Error::from);
+                }
+                if started.elapsed() > RESTART_BACKOFF_RESET {
+                    backoff = RESTART_BACKOFF_MIN;
+                }
+                let error = result.err().map(|e| e.to_string()).unwrap_or_else(|| "ended".into());
+                tracing::warn!(job = <$job as Job>::NAME, error, retry_in = ?backoff, "job loop stopped; restarting");
+                metrics::counter!("mindwell_worker_loop_restarts_total", "job" => <$job as Job>::NAME).increment(1);
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.wait_for(|s| *s) => return Ok(()),
+                }
+                backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
+                restarts += 1;
+            }
+        }
+    };
+}
+
+const RESTART_BACKOFF_MIN: std::time::Duration = std::time::Duration::from_millis(500);
+const RESTART_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+/// A loop that ran this long before failing starts again from the shortest backoff.
+const RESTART_BACKOFF_RESET: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How many jobs of each queue one worker runs at once.
 #[derive(Debug, Clone, Copy)]
 pub struct Concurrency {
@@ -177,11 +219,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     tracing::info!(worker = %name, concurrency = concurrency.live, "worker starting");
     let (live, backfill, rx) = (concurrency.live, concurrency.backfill, stop);
+    // A check-in's insight is awaited by its user: its queue polls at `poll`.
+    // Summaries, maintenance and backfills are not, and poll less often.
+    let slow = (poll * 5).max(std::time::Duration::from_millis(100));
     let (a, s, m, r) = tokio::join!(
-        serve_queue!(&queue, AnalyzeCheckin, handle_analyze, ctx.clone(), live, poll, name, rx.clone()),
-        serve_queue!(&queue, GenerateSummary, handle_summary, ctx.clone(), live, poll, name, rx.clone()),
-        serve_queue!(&queue, Maintenance, handle_maintenance, ctx.clone(), 1, poll, name, rx.clone()),
-        serve_queue!(&queue, ReanalyzeCheckin, handle_reanalyze, ctx.clone(), backfill, poll, name, rx.clone()),
+        supervise!(&queue, AnalyzeCheckin, handle_analyze, ctx, live, poll, name, rx.clone()),
+        supervise!(&queue, GenerateSummary, handle_summary, ctx, live, slow, name, rx.clone()),
+        supervise!(&queue, Maintenance, handle_maintenance, ctx, 1, slow, name, rx.clone()),
+        supervise!(&queue, ReanalyzeCheckin, handle_reanalyze, ctx, backfill, slow, name, rx.clone()),
     );
     a?;
     s?;

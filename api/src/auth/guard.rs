@@ -70,8 +70,18 @@ pub fn presented_token(req: &Request) -> Option<String> {
 /// Verifies `token` and checks it against the revocation store.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let claims = state.jwt.verify(token)?;
-    let revoked =
-        state.kv.get_many(&[keys::jti(claims.jti), keys::family(claims.fam), keys::not_before(claims.sub)]).await?;
+    // A Redis outage must not stop signed-in users (check-ins keep landing in
+    // PostgreSQL): the revocation check fails open, counted and logged. An
+    // access token lives minutes; refresh tokens are checked in PostgreSQL.
+    let keys = [keys::jti(claims.jti), keys::family(claims.fam), keys::not_before(claims.sub)];
+    let revoked = match state.kv.get_many(&keys).await {
+        Ok(revoked) => revoked,
+        Err(ApiError::Unavailable(cause)) => {
+            crate::kv::fail_open("revocation", &cause);
+            vec![None; keys.len()]
+        }
+        Err(e) => return Err(e),
+    };
     if revoked[0].is_some() || revoked[1].is_some() {
         return Err(ApiError::Unauthorized);
     }

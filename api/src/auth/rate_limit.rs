@@ -22,7 +22,19 @@ fn client_ip(state: &AppState, req: &Request) -> String {
 }
 
 /// Counts this call; 429 `rate_limited` with `Retry-After` when over a limit.
+/// While Redis is unavailable the limit is not enforced (counted and logged):
+/// sign-in keeps working, and bcrypt still bounds how fast passwords are tried.
 pub async fn check(state: &AppState, req: &Request, email: Option<&str>) -> Result<(), ApiError> {
+    match enforce(state, req, email).await {
+        Err(ApiError::Unavailable(cause)) => {
+            crate::kv::fail_open("rate_limit", &cause);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+async fn enforce(state: &AppState, req: &Request, email: Option<&str>) -> Result<(), ApiError> {
     let ip_key = format!("rl:auth:ip:{}", client_ip(state, req));
     let (count, reset) = state.kv.hit(&ip_key, WINDOW_SECS).await?;
     if count > u64::from(state.config.rate_auth_per_ip) {

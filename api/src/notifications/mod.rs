@@ -54,8 +54,8 @@ impl Hub {
     pub async fn redis(url: &str, namespace: &str) -> Result<Self, fred::error::Error> {
         use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
         let (sender, _) = broadcast::channel(1024);
-        let config = fred::types::config::Config::from_url(url)?;
-        let subscriber = fred::types::Builder::from_config(config).build_subscriber_client()?;
+        let subscriber =
+            mindwell_shared::redis::builder(url, std::time::Duration::from_secs(2))?.build_subscriber_client()?;
         subscriber.init().await?;
         // Resubscribes after a reconnect; the task runs on its own.
         drop(subscriber.manage_subscriptions());
