@@ -135,6 +135,40 @@ enum CreateResponse {
     Replayed(Json<Envelope<CheckinAccepted>>),
 }
 
+/// Stores the check-in and its `queued` analysis in one statement (one round
+/// trip, atomic without an explicit transaction): the hot path on PostgreSQL
+/// when no `Idempotency-Key` is given.
+async fn store_in_one_statement(
+    db: &sea_orm::DatabaseConnection,
+    c: &checkins::Model,
+    analysis_id: Uuid,
+    request_id: Option<&str>,
+) -> Result<(), ApiError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    const SQL: &str = r#"WITH c AS (
+            INSERT INTO daily_checkins (id, user_id, mood, sleep_hours, notes, meta, "timestamp", created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            RETURNING id, user_id, created_at
+        )
+        INSERT INTO ai_analysis_results (id, checkin_id, user_id, status, attempts, request_id, created_at, updated_at)
+        SELECT $9, c.id, c.user_id, $10, 0, $11, c.created_at, c.created_at FROM c"#;
+    let values: [sea_orm::Value; 11] = [
+        c.id.into(),
+        c.user_id.into(),
+        c.mood.into(),
+        c.sleep_hours.into(),
+        c.notes.clone().into(),
+        c.meta.clone().into(),
+        c.timestamp.into(),
+        c.created_at.into(),
+        analysis_id.into(),
+        status::QUEUED.into(),
+        request_id.map(str::to_owned).into(),
+    ];
+    db.execute_raw(Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, SQL, values)).await?;
+    Ok(())
+}
+
 fn envelope(data: CheckinAccepted) -> Json<Envelope<CheckinAccepted>> {
     Json(Envelope { ok: true, data, error: None })
 }
@@ -187,52 +221,56 @@ impl CheckinsApi {
         let request_id = req.data::<RequestId>().map(|r| r.0.clone());
         let accepted = CheckinAccepted { checkin: checkin.clone().into(), analysis_id, status: status::QUEUED.into() };
 
-        let txn = state.db.begin().await?;
-        if let Some(key) = &key {
-            let stored = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
-                user_id: Set(user),
-                key: Set(key.clone()),
-                request_hash: Set(request_hash.clone()),
-                response_status: Set(202),
-                response_body: Set(poem_openapi::types::ToJSON::to_json(&accepted).unwrap_or_default()),
-                created_at: Set(at),
-                expires_at: Set(at + Duration::hours(24)),
-            })
-            .on_conflict_do_nothing_on([idempotency_keys::Column::UserId, idempotency_keys::Column::Key])
-            .exec(&txn)
-            .await?;
-            if !matches!(stored, sea_orm::TryInsertResult::Inserted(_)) {
-                // A concurrent request with this key won, or an expired entry is
-                // still there; answer as it did, or replace the expired one.
-                txn.rollback().await?;
-                if let Some(replay) = replay(&state, user, key, &request_hash).await? {
-                    return Ok(CreateResponse::Replayed(envelope(replay)));
+        if key.is_none() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            store_in_one_statement(&state.db, &checkin, analysis_id, request_id.as_deref()).await?;
+        } else {
+            let txn = state.db.begin().await?;
+            if let Some(key) = &key {
+                let stored = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+                    user_id: Set(user),
+                    key: Set(key.clone()),
+                    request_hash: Set(request_hash.clone()),
+                    response_status: Set(202),
+                    response_body: Set(poem_openapi::types::ToJSON::to_json(&accepted).unwrap_or_default()),
+                    created_at: Set(at),
+                    expires_at: Set(at + Duration::hours(24)),
+                })
+                .on_conflict_do_nothing_on([idempotency_keys::Column::UserId, idempotency_keys::Column::Key])
+                .exec(&txn)
+                .await?;
+                if !matches!(stored, sea_orm::TryInsertResult::Inserted(_)) {
+                    // A concurrent request with this key won, or an expired entry is
+                    // still there; answer as it did, or replace the expired one.
+                    txn.rollback().await?;
+                    if let Some(replay) = replay(&state, user, key, &request_hash).await? {
+                        return Ok(CreateResponse::Replayed(envelope(replay)));
+                    }
+                    return Err(ApiError::Conflict("this Idempotency-Key is being used by another request".into()));
                 }
-                return Err(ApiError::Conflict("this Idempotency-Key is being used by another request".into()));
             }
+            checkins::Entity::insert(checkins::ActiveModel::from(checkin.clone())).exec_without_returning(&txn).await?;
+            analyses::Entity::insert(analyses::ActiveModel {
+                id: Set(analysis_id),
+                checkin_id: Set(checkin.id),
+                user_id: Set(user),
+                status: Set(status::QUEUED.into()),
+                model_version: Set(None),
+                summary: Set(None),
+                labels: Set(None),
+                confidence: Set(None),
+                raw_features: Set(None),
+                error: Set(None),
+                attempts: Set(0),
+                request_id: Set(request_id.clone()),
+                created_at: Set(at),
+                started_at: Set(None),
+                completed_at: Set(None),
+                updated_at: Set(at),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+            txn.commit().await?;
         }
-        checkins::Entity::insert(checkins::ActiveModel::from(checkin.clone())).exec_without_returning(&txn).await?;
-        analyses::Entity::insert(analyses::ActiveModel {
-            id: Set(analysis_id),
-            checkin_id: Set(checkin.id),
-            user_id: Set(user),
-            status: Set(status::QUEUED.into()),
-            model_version: Set(None),
-            summary: Set(None),
-            labels: Set(None),
-            confidence: Set(None),
-            raw_features: Set(None),
-            error: Set(None),
-            attempts: Set(0),
-            request_id: Set(request_id.clone()),
-            created_at: Set(at),
-            started_at: Set(None),
-            completed_at: Set(None),
-            updated_at: Set(at),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        txn.commit().await?;
 
         crate::dashboard::invalidate(&state, user).await;
         // Stored first, enqueued second: if the queue is down the analysis stays
