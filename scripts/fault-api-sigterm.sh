@@ -6,7 +6,9 @@
 # KEEPALIVE Python clients posting check-ins on keep-alive connections (each
 # failure classified: refused, reset, closed without an answer, timeout) and
 # curl loops (a new connection per call, --max-time 10). After BEFORE seconds
-# the API gets SIGTERM.
+# the API gets SIGTERM. It drains for DRAIN_MS (default 2000, so that its
+# listener closes while the clients still run; 5000 in production), then closes
+# its listener, then its connections (see api/src/shutdown.rs).
 #
 # Checks: the API exits 0 within its 30 s grace period, without a panic; no
 # client sees a reset, a connection closed with its request unanswered, or a
@@ -17,7 +19,7 @@
 # the database every acknowledged check-in is stored, completed and analysed
 # exactly once.
 #
-#   CONNS=32 BEFORE=5 SKIP_BUILD=1 scripts/fault-api-sigterm.sh
+#   CONNS=32 BEFORE=5 DRAIN_MS=2000 SKIP_BUILD=1 scripts/fault-api-sigterm.sh
 set -euo pipefail
 source "$(dirname "$0")/load/lib.sh"
 
@@ -32,7 +34,7 @@ mw_tools
 mw_build
 mw_fresh_db
 mw_env
-mw_start_api
+mw_start_api MINDWELL_SHUTDOWN_DRAIN_MS="${DRAIN_MS:-2000}"
 mw_start_worker worker
 $MWLOAD seed --base "$BASE" --users 50 --checkins 2 --out "$MW_OUT/tokens.txt"
 mapfile -t TOKENS <"$MW_OUT/tokens.txt"

@@ -51,9 +51,8 @@ pub struct ApiConfig {
     pub db_pool: u32,
     pub cookie_secure: bool,
     pub dashboard_cache: bool,
-    /// After SIGTERM, how long the API keeps serving while it drains: readiness
-    /// answers 503 and every answer closes its connection, so clients and load
-    /// balancers move on before the listener closes.
+    /// After SIGTERM, how long the API keeps serving as before while
+    /// readiness answers 503, before it closes its listener (see `shutdown`).
     pub shutdown_drain: std::time::Duration,
 }
 

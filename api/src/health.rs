@@ -30,7 +30,7 @@ pub async fn ready(state: Data<&AppState>) -> Response {
     };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     // Shutting down: not ready, so load balancers stop sending new requests.
-    let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let draining = state.phase.draining();
     let all = db && kv && queue && !draining;
     let body = json!({
         "status": if draining { "draining" } else { word(all) },

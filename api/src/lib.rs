@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod observability;
 pub mod paging;
 pub mod request_id;
+pub mod shutdown;
 pub mod state;
 pub mod summaries;
 pub mod types;
@@ -111,13 +112,14 @@ pub async fn prepare(config: ApiConfig) -> anyhow::Result<AppState> {
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = AppState {
         db,
+        requeue: checkins::requeue::Requeue::start(queue.clone()),
         queue,
         kv,
         jwt: Arc::new(auth::tokens::JwtKeys::new(&config)),
         config: Arc::new(config),
         dummy_hash: dummy_hash.into(),
         hub,
-        draining: Arc::default(),
+        phase: shutdown::Phase::default(),
     };
     bootstrap_admin(&state).await?;
     Ok(state)
@@ -156,7 +158,7 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
 
 /// The whole route tree with its middleware.
 pub fn app(state: AppState) -> impl Endpoint {
-    let draining = state.draining.clone();
+    let phase = state.phase.clone();
     let api = api_service();
     let routes = observability::Routes::from_spec(
         &api.spec(),
@@ -177,32 +179,13 @@ pub fn app(state: AppState) -> impl Endpoint {
         .catch_all_error(error::catch_all)
         .with(observability::HttpMetrics(routes))
         .with(request_id::RequestIdLayer)
-        .around(move |ep, req| close_when_draining(ep, req, draining.clone()))
-}
-
-/// While draining, asks the client to close the connection after this answer
-/// (`Connection: close`), so keep-alive clients reconnect elsewhere instead of
-/// finding their connection closed under a request.
-async fn close_when_draining<E: Endpoint>(
-    ep: Arc<E>,
-    req: poem::Request,
-    draining: Arc<std::sync::atomic::AtomicBool>,
-) -> poem::Result<poem::Response> {
-    use poem::IntoResponse;
-    let mut resp = match ep.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => e.into_response(),
-    };
-    if draining.load(std::sync::atomic::Ordering::Relaxed) {
-        resp.headers_mut().insert(poem::http::header::CONNECTION, poem::http::HeaderValue::from_static("close"));
-    }
-    Ok(resp)
+        .around(move |ep, req| shutdown::close_connections(ep, req, phase.clone()))
 }
 
 /// Binds `addr` (port 0 picks a free one) and returns the bound address and
-/// the server future. Once `shutdown` resolves the API drains for the
-/// configured time (readiness 503, `Connection: close` on every answer), then
-/// stops accepting and ends when in-flight requests finish.
+/// the server future. Once `shutdown` resolves the API drains, closes its
+/// listener and its connections, and ends when in-flight requests finish (see
+/// [`shutdown`]).
 pub async fn bind<F>(
     state: AppState,
     addr: &str,
@@ -217,13 +200,9 @@ where
         .into_iter()
         .find_map(|a| a.as_socket_addr().copied())
         .ok_or_else(|| anyhow::anyhow!("no local address"))?;
-    let (draining, drain) = (state.draining.clone(), state.config.shutdown_drain);
-    let shutdown = async move {
-        shutdown.await;
-        draining.store(true, std::sync::atomic::Ordering::Relaxed);
-        tracing::info!(drain_ms = drain.as_millis(), "draining before the listener closes");
-        tokio::time::sleep(drain).await;
-    };
+    let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+    let acceptor = shutdown::ClosableAcceptor::new(acceptor, close_rx);
+    let shutdown = shutdown::sequence(shutdown, state.phase.clone(), state.config.shutdown_drain, close_tx);
     let server = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
         app(state),
         shutdown,

@@ -20,7 +20,8 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Events for this process's notification streams.
     pub hub: crate::notifications::Hub,
-    /// Set once shutdown began: readiness fails and connections close after
-    /// each answer.
-    pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Analyses whose enqueue failed, tried again in the background.
+    pub requeue: crate::checkins::requeue::Requeue,
+    /// Where shutdown stands: readiness fails once it began.
+    pub phase: crate::shutdown::Phase,
 }

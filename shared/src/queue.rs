@@ -43,7 +43,7 @@ impl QueueConn {
     /// Connects to the configured queue; for SQLite, creates the file and its tables.
     pub async fn connect(backends: &config::Backends) -> Result<Self, BootError> {
         let backend = match &backends.queue {
-            config::Queue::Redis(url) => apalis_redis::connect(url.as_str())
+            config::Queue::Redis(url) => redis_connection(url)
                 .await
                 .map(Backend::Redis)
                 .map_err(|e| BootError::Queue(format!("cannot reach Redis: {e}")))?,
@@ -111,12 +111,23 @@ impl QueueConn {
 }
 
 /// How long [`QueueConn::push`] waits for the queue.
-pub const PUSH_TIMEOUT: Duration = Duration::from_secs(1);
+pub const PUSH_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A job could not be enqueued.
 #[derive(Debug, thiserror::Error)]
 #[error("enqueue failed: {0}")]
 pub struct QueueError(pub String);
+
+/// The queue's Redis connection: it reconnects after an outage within a
+/// second of Redis being back (the default backoff grows to many seconds), and
+/// no command or connection attempt waits more than 2 s.
+async fn redis_connection(url: &str) -> Result<ConnectionManager, apalis_redis::RedisError> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_max_delay(Duration::from_secs(1))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_connection_timeout(Some(Duration::from_secs(2)));
+    apalis_redis::Client::open(url)?.get_connection_manager_with_config(config).await
+}
 
 async fn sqlite_pool(path: &Path) -> Result<SqlitePool, BootError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

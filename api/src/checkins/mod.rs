@@ -1,6 +1,7 @@
 //! `/api/v1/checkins`: store a check-in and queue its analysis; list check-ins.
 
 mod domain;
+pub mod requeue;
 
 use chrono::Duration;
 use mindwell_shared::{
@@ -274,11 +275,13 @@ impl CheckinsApi {
 
         crate::dashboard::invalidate(&state, user).await;
         // Stored first, enqueued second: if the queue is down the analysis stays
-        // `queued` in the database, where the stale-job sweeper finds it.
+        // `queued` in the database; this process enqueues it again once the queue
+        // answers, and the stale sweeper finds it should this process stop first.
         let job = AnalyzeCheckin { analysis_id, checkin_id: checkin.id, user_id: user, request_id };
-        if let Err(e) = state.queue.push(job).await {
+        if let Err(e) = state.queue.push(job.clone()).await {
             metrics::counter!("mindwell_enqueue_failures_total", "job" => "analyze_checkin").increment(1);
-            tracing::error!(%analysis_id, error = %e, "could not enqueue the analysis; it stays queued");
+            let held = state.requeue.later(job);
+            tracing::warn!(%analysis_id, error = %e, held, "could not enqueue the analysis; it stays queued");
         }
         Ok(CreateResponse::Accepted(envelope(accepted)))
     }
