@@ -17,6 +17,7 @@
 #   SKIP_BUILD=1 scripts/load.sh      # reuse target/release
 #   PHASES="latency" MINDWELL_WORKER_POLL_MS=10 SKIP_BUILD=1 scripts/load.sh   # one phase, a worker setting
 #   NO_WORKER_ROW=0 ...               # skip the extra check-in burst with the worker stopped
+#   WORKER_NICE=10 ...                # run the worker at a lower CPU priority (load/lib.sh)
 set -euo pipefail
 source "$(dirname "$0")/load/lib.sh"
 

@@ -99,7 +99,7 @@ mw_start_worker() { # $1: log name; extra VAR=value settings after it
   # A watcher records how the worker ends (status 143: SIGTERM, 137: SIGKILL)
   # in $MW_OUT/exits.txt, so an unexpected exit is visible afterwards.
   (
-    env "$@" "$BIN/mindwell-worker" >>"$MW_OUT/$name.log" 2>&1 &
+    env "$@" nice -n "${WORKER_NICE:-0}" "$BIN/mindwell-worker" >>"$MW_OUT/$name.log" 2>&1 &
     child=$!
     echo "$child" >"$MW_OUT/$name.pid"
     rc=0
