@@ -44,6 +44,10 @@ const METRICS: &[(&str, &[&str], bool)] = &[
     ("mindwell_redis_up", &[], false),
     ("mindwell_models_active", &["model", "version"], false),
     ("mindwell_model_load_failures_total", &["model"], false),
+    ("mindwell_redis_fail_open_total", &["check"], false),
+    ("mindwell_enqueue_failures_total", &["job"], false),
+    ("mindwell_enqueue_retried_total", &["job"], false),
+    ("mindwell_worker_loop_restarts_total", &["job"], false),
 ];
 
 /// Settings the deployment files make that something other than our code reads.

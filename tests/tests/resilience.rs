@@ -87,6 +87,17 @@ async fn through_a_redis_outage_checkins_are_accepted_and_analysed_once_when_it_
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), total, "an alert was raised twice for one analysis");
+
+    // What an operator sees (API and worker share this process's recorder).
+    let metrics = mindwell_shared::telemetry::render();
+    for series in [
+        "mindwell_redis_fail_open_total{check=\"revocation\"}",
+        "mindwell_enqueue_failures_total{job=\"analyze_checkin\"}",
+        "mindwell_enqueue_retried_total{job=\"analyze_checkin\"}",
+        "mindwell_worker_loop_restarts_total{job=\"analyze_checkin\"}",
+    ] {
+        assert!(metrics.contains(series), "/metrics lacks {series}");
+    }
     worker.stop().await;
 }
 
