@@ -51,10 +51,25 @@ const MEMORY_POISONED: &str = "in-process state poisoned";
 /// costs a request this much at most, not the reconnect loop's time.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(750);
 
-/// Records that a Redis-backed check (`revocation`, `rate_limit`) was skipped
-/// because Redis is unavailable, so the request goes on without it. Logged
-/// once per second at most.
-pub fn fail_open(check: &'static str, cause: &str) {
+/// `result` of a Redis-backed check (`revocation`, `rate_limit`), or
+/// `fallback` when Redis is unavailable: the request goes on without the
+/// check, counted in `mindwell_redis_fail_open_total{check}` and logged once
+/// per second at most. Other errors pass through.
+pub fn or_fail_open<T>(
+    check: &'static str,
+    result: Result<T, ApiError>,
+    fallback: impl FnOnce() -> T,
+) -> Result<T, ApiError> {
+    match result {
+        Err(ApiError::Unavailable(cause)) => {
+            fail_open(check, &cause);
+            Ok(fallback())
+        }
+        other => other,
+    }
+}
+
+fn fail_open(check: &'static str, cause: &str) {
     static LAST_LOG: Mutex<Option<Instant>> = Mutex::new(None);
     metrics::counter!("mindwell_redis_fail_open_total", "check" => check).increment(1);
     if let Ok(mut last) = LAST_LOG.lock()

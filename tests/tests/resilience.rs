@@ -50,6 +50,10 @@ async fn through_a_redis_outage_checkins_are_accepted_and_analysed_once_when_it_
     let (status, body) = app.call("GET", "/api/v1/auth/me", Some(&user.access), None).await;
     assert_eq!(status, 200, "signed-in calls go on without Redis: {body}");
     assert!(started.elapsed() < Duration::from_secs(2), "auth/me took {:?} without Redis", started.elapsed());
+    let (status, body) = app
+        .call("POST", "/api/v1/auth/login", None, Some(json!({"email": user.email, "password": user.password})))
+        .await;
+    assert_eq!(status, 200, "sign-in goes on without Redis (rate limit not enforced): {body}");
     let (status, ready) = app.call("GET", "/health/ready", None, None).await;
     assert_eq!((status, ready["checks"]["redis"].as_str()), (503, Some("unavailable")), "{ready}");
     let lead = tokio::time::timeout(Duration::from_secs(10), scheduler.lead()).await;
@@ -92,6 +96,7 @@ async fn through_a_redis_outage_checkins_are_accepted_and_analysed_once_when_it_
     let metrics = mindwell_shared::telemetry::render();
     for series in [
         "mindwell_redis_fail_open_total{check=\"revocation\"}",
+        "mindwell_redis_fail_open_total{check=\"rate_limit\"}",
         "mindwell_enqueue_failures_total{job=\"analyze_checkin\"}",
         "mindwell_enqueue_retried_total{job=\"analyze_checkin\"}",
         "mindwell_worker_loop_restarts_total{job=\"analyze_checkin\"}",

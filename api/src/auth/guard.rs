@@ -74,14 +74,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     // PostgreSQL): the revocation check fails open, counted and logged. An
     // access token lives minutes; refresh tokens are checked in PostgreSQL.
     let keys = [keys::jti(claims.jti), keys::family(claims.fam), keys::not_before(claims.sub)];
-    let revoked = match state.kv.get_many(&keys).await {
-        Ok(revoked) => revoked,
-        Err(ApiError::Unavailable(cause)) => {
-            crate::kv::fail_open("revocation", &cause);
-            vec![None; keys.len()]
-        }
-        Err(e) => return Err(e),
-    };
+    let revoked = crate::kv::or_fail_open("revocation", state.kv.get_many(&keys).await, || vec![None; keys.len()])?;
     if revoked[0].is_some() || revoked[1].is_some() {
         return Err(ApiError::Unauthorized);
     }

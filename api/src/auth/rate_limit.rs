@@ -25,13 +25,7 @@ fn client_ip(state: &AppState, req: &Request) -> String {
 /// While Redis is unavailable the limit is not enforced (counted and logged):
 /// sign-in keeps working, and bcrypt still bounds how fast passwords are tried.
 pub async fn check(state: &AppState, req: &Request, email: Option<&str>) -> Result<(), ApiError> {
-    match enforce(state, req, email).await {
-        Err(ApiError::Unavailable(cause)) => {
-            crate::kv::fail_open("rate_limit", &cause);
-            Ok(())
-        }
-        other => other,
-    }
+    crate::kv::or_fail_open("rate_limit", enforce(state, req, email).await, || ())
 }
 
 async fn enforce(state: &AppState, req: &Request, email: Option<&str>) -> Result<(), ApiError> {
