@@ -1,68 +1,23 @@
-//! Models a data scientist owns: `models check` refuses what would break the
-//! worker, a running worker swaps versions without failing a job (and refuses a
-//! broken one), shadow runs never reach users or alerts, backfills are
-//! idempotent, and feature logs leave out users who deleted their data.
+//! Models a data scientist owns, in service: a running worker swaps versions
+//! without failing a job (and refuses a broken one), shadow runs never reach
+//! users or alerts, backfills are idempotent, and feature logs leave out users
+//! who deleted their data. model_checks.rs covers `models check` and `eval`.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Output,
-    time::Duration,
-};
+#[path = "model_ops/assets.rs"]
+mod assets;
 
+use std::{path::Path, time::Duration};
+
+use assets::{model_dir, new_version, read_json, text, worker_cli};
 use mindwell_shared::{
     entities::{ai_analysis_results as analyses, alerts, model_runs},
     jobs::ReanalyzeCheckin,
     queue::QueueConn,
 };
-use mindwell_tests::{TestApp, WorkerHandle, binary, email, repo_root, worker_config};
+use mindwell_tests::{TestApp, WorkerHandle, email, worker_config};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-/// A model directory for one test: the shipped versions linked, `active.json` copied.
-fn model_dir() -> PathBuf {
-    let src = repo_root().join("model-assets");
-    let dst = std::env::temp_dir().join(format!("mindwell-models-{}", Uuid::new_v4().simple()));
-    for model in ["encoder", "text-heads", "risk"] {
-        std::fs::create_dir_all(dst.join(model)).expect("mkdir");
-        for entry in std::fs::read_dir(src.join(model)).expect("read") {
-            let entry = entry.expect("entry");
-            std::os::unix::fs::symlink(entry.path(), dst.join(model).join(entry.file_name())).expect("link");
-        }
-    }
-    std::fs::copy(src.join("active.json"), dst.join("active.json")).expect("copy active.json");
-    dst
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
-}
-
-/// Copies `model`/1.0.0 to `model`/`version`, lets `edit` change its files (by
-/// name) and manifest, and records the files' new hashes unless `rehash` is false.
-fn new_version(dir: &Path, model: &str, version: &str, edit: impl FnOnce(&Path, &mut Value), rehash: bool) -> PathBuf {
-    let from = repo_root().join("model-assets").join(model).join("1.0.0");
-    let to = dir.join(model).join(version);
-    std::fs::create_dir_all(&to).expect("mkdir");
-    for entry in std::fs::read_dir(&from).expect("read") {
-        let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-    }
-    let mut manifest = read_json(&to.join("manifest.json"));
-    manifest["version"] = json!(version);
-    edit(&to, &mut manifest);
-    if rehash {
-        let files: Vec<String> = manifest["files"].as_object().expect("files").keys().cloned().collect();
-        for file in files {
-            let bytes = std::fs::read(to.join(&file)).expect("model file");
-            manifest["files"][&file]["sha256"] = json!(hex::encode(Sha256::digest(&bytes)));
-            manifest["files"][&file]["bytes"] = json!(bytes.len());
-        }
-    }
-    std::fs::write(to.join("manifest.json"), manifest.to_string()).expect("write manifest");
-    to
-}
 
 fn set_active(dir: &Path, edit: impl FnOnce(&mut Value)) {
     let mut active = read_json(&dir.join("active.json"));
@@ -70,132 +25,6 @@ fn set_active(dir: &Path, edit: impl FnOnce(&mut Value)) {
     let tmp = dir.join("active.json.tmp");
     std::fs::write(&tmp, active.to_string()).expect("write");
     std::fs::rename(tmp, dir.join("active.json")).expect("rename");
-}
-
-fn worker_cli(dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
-    std::process::Command::new(binary("mindwell-worker"))
-        .args(args)
-        .envs(env.iter().cloned())
-        .env("MINDWELL_MODEL_DIR", dir)
-        .env("ORT_DYLIB_PATH", mindwell_tests::ort_dylib())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run mindwell-worker")
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-#[test]
-fn models_check_passes_every_shipped_model_and_the_active_combination() {
-    let dir = model_dir();
-    let out = worker_cli(&dir, &[], &["models", "check"]);
-    let t = text(&out);
-    assert!(out.status.success(), "{t}");
-    for id in ["encoder@1.0.0", "text-heads@1.0.0", "risk@1.0.0", "active combination"] {
-        assert!(t.contains(&format!("ok   {id}")), "{id} not reported: {t}");
-    }
-}
-
-#[test]
-fn models_check_refuses_a_corrupt_model_file_even_with_a_matching_hash() {
-    let dir = model_dir();
-    let folder = new_version(
-        &dir,
-        "risk",
-        "9.0.0",
-        |to, _| {
-            let path = to.join("risk.onnx");
-            let bytes = std::fs::read(&path).expect("read");
-            std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
-        },
-        true,
-    );
-    let out = worker_cli(&dir, &[], &["models", "check", folder.to_str().expect("path")]);
-    let t = text(&out);
-    assert!(!out.status.success(), "a truncated graph must fail: {t}");
-    assert!(t.contains("risk@9.0.0") && t.contains("ONNX Runtime"), "{t}");
-}
-
-#[test]
-fn models_check_refuses_a_file_whose_hash_does_not_match() {
-    let dir = model_dir();
-    let folder = new_version(
-        &dir,
-        "risk",
-        "9.0.1",
-        |to, _| {
-            let path = to.join("risk.onnx");
-            let mut bytes = std::fs::read(&path).expect("read");
-            let last = bytes.len() - 1;
-            bytes[last] ^= 0xff;
-            std::fs::write(&path, bytes).expect("write");
-        },
-        false,
-    );
-    let out = worker_cli(&dir, &[], &["models", "check", folder.to_str().expect("path")]);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("sha256"), "{}", text(&out));
-}
-
-#[test]
-fn models_check_refuses_a_manifest_whose_names_or_types_do_not_match_the_graph() {
-    let dir = model_dir();
-    let renamed = new_version(&dir, "risk", "9.1.0", |_, m| m["outputs"][0]["name"] = json!("probs"), true);
-    let out = worker_cli(&dir, &[], &["models", "check", renamed.to_str().expect("path")]);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("the graph has no output \"probs\""), "{}", text(&out));
-
-    let retyped = new_version(&dir, "risk", "9.1.1", |_, m| m["inputs"][0]["dtype"] = json!("int64"), true);
-    let out = worker_cli(&dir, &[], &["models", "check", retyped.to_str().expect("path")]);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("in the manifest"), "{}", text(&out));
-
-    let incomplete = new_version(
-        &dir,
-        "risk",
-        "9.1.2",
-        |_, m| {
-            m.as_object_mut().expect("object").remove("golden");
-        },
-        true,
-    );
-    let out = worker_cli(&dir, &[], &["models", "check", incomplete.to_str().expect("path")]);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("golden example is required"), "{}", text(&out));
-}
-
-#[test]
-fn models_check_refuses_a_golden_example_that_fails() {
-    let dir = model_dir();
-    let folder =
-        new_version(&dir, "risk", "9.2.0", |_, m| m["golden"][0]["expected"]["probabilities"][0] = json!(0.5), true);
-    let out = worker_cli(&dir, &[], &["models", "check", folder.to_str().expect("path")]);
-    let t = text(&out);
-    assert!(!out.status.success(), "{t}");
-    assert!(t.contains("golden example 0, probabilities"), "{t}");
-}
-
-#[test]
-fn models_eval_prints_accuracy_macro_f1_and_the_confusion_matrix() {
-    let dir = model_dir();
-    let csv = dir.join("eval.csv");
-    std::fs::write(
-        &csv,
-        "text,label\n\"Today was wonderful, I feel grateful and relaxed.\",positive\n\"Everything went wrong and I feel awful.\",negative\n\"I had lunch.\",neutral\n",
-    )
-    .expect("csv");
-    let out = worker_cli(&dir, &[], &["models", "eval", "text-heads/1.0.0", "--data", csv.to_str().expect("path")]);
-    let t = text(&out);
-    assert!(out.status.success(), "{t}");
-    assert!(t.contains("text-heads@1.0.0: 3 examples") && t.contains("accuracy") && t.contains("macro-F1"), "{t}");
-    assert!(t.contains("confusion matrix"), "{t}");
-
-    std::fs::write(&csv, "text,label\nhello,joyful-ish\n").expect("csv");
-    let out = worker_cli(&dir, &[], &["models", "eval", "text-heads/1.0.0", "--data", csv.to_str().expect("path")]);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("is not one of"), "{}", text(&out));
 }
 
 async fn workers_models(app: &TestApp, admin: &str) -> Value {
