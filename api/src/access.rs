@@ -4,21 +4,14 @@
 //! data only through that user's active consent of the right scope, read from
 //! the database on every request, so a revocation takes effect at once.
 
-use mindwell_shared::entities::consents;
+use mindwell_shared::{
+    domain::{ConsentScope, Role},
+    entities::consents,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::{
-    auth::guard::{AuthUser, role},
-    error::ApiError,
-    state::AppState,
-};
-
-/// Consent scopes, as stored and as the contract spells them.
-pub mod scope {
-    pub const TRENDS: &str = "trends";
-    pub const INSIGHTS: &str = "insights";
-}
+use crate::{auth::guard::AuthUser, error::ApiError, state::AppState};
 
 impl AuthUser {
     /// 403 unless the caller is an admin.
@@ -28,13 +21,14 @@ impl AuthUser {
 
     /// 403 unless the caller is a coach.
     pub fn require_coach(&self) -> Result<(), ApiError> {
-        if self.role == role::COACH { Ok(()) } else { Err(ApiError::Forbidden) }
+        if self.role == Role::Coach { Ok(()) } else { Err(ApiError::Forbidden) }
     }
 }
 
-/// The scopes of `coach`'s active consents from `user`.
-pub async fn active_scopes(state: &AppState, coach: Uuid, user: Uuid) -> Result<Vec<String>, ApiError> {
-    Ok(consents::Entity::find()
+/// The scopes of `coach`'s active consents from `user` (a stored scope this
+/// build does not know grants nothing).
+pub async fn active_scopes(state: &AppState, coach: Uuid, user: Uuid) -> Result<Vec<ConsentScope>, ApiError> {
+    let stored: Vec<String> = consents::Entity::find()
         .select_only()
         .column(consents::Column::Scope)
         .filter(consents::Column::CoachId.eq(coach))
@@ -42,7 +36,8 @@ pub async fn active_scopes(state: &AppState, coach: Uuid, user: Uuid) -> Result<
         .filter(consents::Column::RevokedAt.is_null())
         .into_tuple()
         .all(&state.db)
-        .await?)
+        .await?;
+    Ok(stored.iter().filter_map(|s| s.parse().ok()).collect())
 }
 
 /// The users who gave `coach` an active consent of any scope.
@@ -62,12 +57,12 @@ pub async fn consenting_users(state: &AppState, coach: Uuid) -> Result<Vec<Uuid>
 
 /// Whether `caller` may see `owner`'s data of `scope`: their own, an admin's
 /// view, or a coach's with an active consent of that scope.
-pub async fn may_view(state: &AppState, caller: &AuthUser, owner: Uuid, scope: &str) -> Result<bool, ApiError> {
+pub async fn may_view(state: &AppState, caller: &AuthUser, owner: Uuid, scope: ConsentScope) -> Result<bool, ApiError> {
     if caller.id == owner || caller.is_admin() {
         return Ok(true);
     }
-    if caller.role != role::COACH {
+    if caller.role != Role::Coach {
         return Ok(false);
     }
-    Ok(active_scopes(state, caller.id, owner).await?.iter().any(|s| s == scope))
+    Ok(active_scopes(state, caller.id, owner).await?.contains(&scope))
 }

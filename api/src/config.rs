@@ -17,23 +17,12 @@
 //!
 //! Plus the shared `MINDWELL_ENV`, `DATABASE_URL`, `REDIS_URL`, `MINDWELL_DATA_DIR`.
 
-use std::fmt;
-
+pub use mindwell_shared::secret::Secret;
 use mindwell_shared::{
     BootError,
     config::{Backends, Profile, parse_var, var},
 };
 use rand::Rng;
-
-/// A secret whose `Debug` does not print it.
-#[derive(Clone)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// Everything `mindwell-api` reads from its environment.
 #[derive(Debug, Clone)]
@@ -78,7 +67,7 @@ impl ApiConfig {
             }
         };
         let admin = match (var("MINDWELL_ADMIN_EMAIL"), var("MINDWELL_ADMIN_PASSWORD")) {
-            (Some(e), Some(p)) => Some((e, Secret(p))),
+            (Some(e), Some(p)) => Some((e, Secret::new(p))),
             (None, None) => None,
             _ => {
                 return Err(BootError::Config(
@@ -89,7 +78,7 @@ impl ApiConfig {
         Ok(Self {
             backends,
             bind: var("MINDWELL_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            jwt_secret: Secret(jwt_secret),
+            jwt_secret: Secret::new(jwt_secret),
             access_ttl_secs: parse_var("MINDWELL_ACCESS_TTL_SECS", 900)?,
             refresh_ttl_secs: parse_var("MINDWELL_REFRESH_TTL_SECS", 30 * 24 * 3600)?,
             admin,

@@ -1,13 +1,23 @@
 //! `mindwell-api`: the HTTP API of MindWell, as the contract in the README
 //! describes it. One module per resource; each owns its routes, types and queries.
 //!
+//! Layout, in the direction imports go (never back, so no file imports a
+//! file that imports it):
+//! - resources: `auth`, `checkins`, `insights`, `dashboard`, `alerts`, `me`,
+//!   `summaries`, `coach`, `admin`, `notifications`;
+//! - what they share: `access` (who sees whose data), `idempotency`, `body`
+//!   (request bodies and the success envelope), `paging`, `types`, `error`
+//!   and `fallback` (the error envelope);
+//! - [`state::AppState`] and what it holds: `config`, [`infra`] (Redis
+//!   state, the dashboard cache, JWT keys, the event hub, the requeue loop)
+//!   and `shutdown`.
+//!
 //! Errors: handlers return [`error::ApiError`]; start-up returns
 //! [`mindwell_shared::BootError`] or `anyhow` at the top.
 
 pub mod access;
 pub mod admin;
 pub mod alerts;
-pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod checkins;
@@ -15,9 +25,11 @@ pub mod coach;
 pub mod config;
 pub mod dashboard;
 pub mod error;
+pub mod fallback;
 pub mod health;
+pub mod idempotency;
+pub mod infra;
 pub mod insights;
-pub mod kv;
 pub mod me;
 pub mod notifications;
 pub mod observability;
@@ -31,7 +43,7 @@ pub mod types;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use mindwell_migrations::{Migrator, MigratorTrait};
-use mindwell_shared::{config::Queue, db, entities::users, now, queue::QueueConn};
+use mindwell_shared::{config::Queue, db, domain::Role, entities::users, now, queue::QueueConn};
 use poem::{
     Endpoint, EndpointExt, Route, Server, get,
     listener::{Acceptor, Listener, TcpListener},
@@ -41,20 +53,29 @@ use poem_openapi::OpenApiService;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
-    admin::{AdminApi, JobsApi, ModelsApi},
+    admin::{AdminApi, jobs::JobsApi, models::ModelsApi},
     alerts::AlertsApi,
-    auth::{AuthApi, guard::role, password},
+    auth::password,
     checkins::CheckinsApi,
     coach::CoachApi,
     config::ApiConfig,
     dashboard::DashboardApi,
+    infra::{hub::Hub, jwt::JwtKeys, kv::Kv, requeue::Requeue},
     insights::InsightsApi,
-    kv::Kv,
     me::{MeApi, consents::ConsentsApi, settings::SettingsApi},
     notifications::NotificationsApi,
     state::AppState,
     summaries::SummariesApi,
 };
+
+/// `/api/v1/auth`, one file per action.
+type AuthApi = (
+    auth::signup::SignupApi,
+    auth::login::LoginApi,
+    auth::refresh::RefreshApi,
+    auth::logout::LogoutApi,
+    auth::me::CurrentUserApi,
+);
 
 /// Every `/api/v1` resource.
 type Apis = (
@@ -99,10 +120,10 @@ pub async fn prepare(config: ApiConfig) -> anyhow::Result<AppState> {
     let queue = QueueConn::connect(&config.backends).await?;
     let (kv, hub) = match &config.backends.queue {
         Queue::Redis(url) => (
-            Kv::redis(url, 4, &config.backends.namespace).await?,
-            notifications::Hub::redis(url, &config.backends.namespace).await?,
+            Kv::redis(url.expose(), 4, &config.backends.namespace).await?,
+            Hub::redis(url.expose(), &config.backends.namespace).await?,
         ),
-        Queue::Sqlite(_) => (Kv::memory(&config.backends.namespace), notifications::Hub::idle()),
+        Queue::Sqlite(_) => (Kv::memory(&config.backends.namespace), Hub::idle()),
     };
     let dummy_hash = password::hash(
         password::Password::parse("dummy-password-for-timing".into()).map_err(anyhow::Error::msg)?,
@@ -112,10 +133,10 @@ pub async fn prepare(config: ApiConfig) -> anyhow::Result<AppState> {
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = AppState {
         db,
-        requeue: checkins::requeue::Requeue::start(queue.clone()),
+        requeue: Requeue::start(queue.clone()),
         queue,
         kv,
-        jwt: Arc::new(auth::tokens::JwtKeys::new(&config)),
+        jwt: Arc::new(JwtKeys::new(&config)),
         config: Arc::new(config),
         dummy_hash: dummy_hash.into(),
         hub,
@@ -135,7 +156,8 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
     if users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&state.db).await?.is_some() {
         return Ok(());
     }
-    let pw = password::Password::parse(secret.0.clone()).map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_PASSWORD {e}"))?;
+    let pw = password::Password::parse(secret.expose().to_owned())
+        .map_err(|e| anyhow::anyhow!("MINDWELL_ADMIN_PASSWORD {e}"))?;
     let hash = password::hash(pw, state.config.bcrypt_cost).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let at = now();
     users::Entity::insert(users::ActiveModel {
@@ -143,7 +165,7 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
         email: Set(email.as_str().to_owned()),
         password_hash: Set(hash),
         full_name: Set(Some("Administrator".into())),
-        role: Set(role::ADMIN.into()),
+        role: Set(Role::Admin.into()),
         disabled: Set(false),
         created_at: Set(at),
         updated_at: Set(at),
@@ -173,10 +195,10 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/health", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(observability::metrics_text))
-        .around(error::refuse_nul_query)
+        .around(fallback::refuse_nul_query)
         .with(AddData::new(state))
         .with(CookieJarManager::new())
-        .catch_all_error(error::catch_all)
+        .catch_all_error(fallback::catch_all)
         .with(observability::HttpMetrics(routes))
         .with(request_id::RequestIdLayer)
         .around(move |ep, req| shutdown::close_connections(ep, req, phase.clone()))

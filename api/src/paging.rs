@@ -1,11 +1,14 @@
 //! Query parameters shared by list endpoints: `limit`, `cursor`, `range`.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use chrono::{DateTime, Days, Utc};
 use chrono_tz::Tz;
 use poem_openapi::{
     Object,
-    types::{ParseFromJSON, ToJSON},
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
@@ -51,8 +54,92 @@ where
     Page { items: rows.into_iter().map(Into::into).collect(), next_cursor }
 }
 
+/// The `limit` query parameter (`limit: Query<LimitParam>`), documented as an
+/// integer from 1 to 100, default 50.
+///
+/// It is read as text and checked when the handler calls [`LimitParam::get`],
+/// not by poem-openapi: a bad value then answers as the contract has it (422
+/// `invalid_input` on `limit`) and in the handler's order, after the
+/// parameters it checks first.
+#[derive(Debug, Clone, Default)]
+pub struct LimitParam(Option<String>);
+
+impl LimitParam {
+    /// The page size; 422 on `limit` outside 1 to 100.
+    pub fn get(&self) -> Result<u64, ApiError> {
+        limit(self.0.as_deref())
+    }
+}
+
+/// The `cursor` query parameter (`cursor: Query<CursorParam>`): the
+/// `next_cursor` of the previous page, checked by [`CursorParam::get`].
+#[derive(Debug, Clone, Default)]
+pub struct CursorParam(Option<String>);
+
+impl CursorParam {
+    /// Where the page starts (`None`: the first page); 422 on `cursor` for
+    /// anything this API did not give out.
+    pub fn get(&self) -> Result<Option<Cursor>, ApiError> {
+        Cursor::decode(self.0.as_deref())
+    }
+}
+
+/// A query parameter kept as its text (the first value when repeated), with
+/// the schema `$schema` in the OpenAPI document.
+macro_rules! text_param {
+    ($param:ident, $name:literal, $schema:expr) => {
+        impl Type for $param {
+            const IS_REQUIRED: bool = false;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+            fn name() -> Cow<'static, str> {
+                $name.into()
+            }
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new($schema))
+            }
+            fn as_raw_value(&self) -> Option<&Self> {
+                Some(self)
+            }
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+
+        impl ParseFromParameter for $param {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                Ok(Self(Some(value.to_owned())))
+            }
+            fn parse_from_parameters<I: IntoIterator<Item = A>, A: AsRef<str>>(iter: I) -> ParseResult<Self> {
+                Ok(Self(iter.into_iter().next().map(|v| v.as_ref().to_owned())))
+            }
+        }
+    };
+}
+
+text_param!(
+    LimitParam,
+    "limit",
+    MetaSchema {
+        format: Some("int64"),
+        description: Some("Items per page."),
+        minimum: Some(1.0),
+        maximum: Some(100.0),
+        default: Some(50.into()),
+        ..MetaSchema::new("integer")
+    }
+);
+text_param!(
+    CursorParam,
+    "cursor",
+    MetaSchema {
+        description: Some("The `next_cursor` of the previous page; none for the first page."),
+        ..MetaSchema::new("string")
+    }
+);
+
 /// `limit`: 1 to 100, default 50.
-pub fn limit(raw: Option<&str>) -> Result<u64, ApiError> {
+fn limit(raw: Option<&str>) -> Result<u64, ApiError> {
     match raw {
         None => Ok(50),
         Some(s) => match s.trim().parse::<u64>() {

@@ -1,11 +1,16 @@
-//! What every handler can reach: connections and configuration.
+//! What every handler can reach: connections, configuration and the
+//! infrastructure in [`crate::infra`]; never anything a resource module owns.
 
 use std::sync::Arc;
 
 use mindwell_shared::queue::QueueConn;
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::tokens::JwtKeys, config::ApiConfig, kv::Kv};
+use crate::{
+    config::ApiConfig,
+    infra::{hub::Hub, jwt::JwtKeys, kv::Kv, requeue::Requeue},
+    shutdown::Phase,
+};
 
 /// Shared state, cloned into each request cheaply.
 #[derive(Debug, Clone)]
@@ -19,9 +24,9 @@ pub struct AppState {
     /// takes as long whether or not the account exists.
     pub dummy_hash: Arc<str>,
     /// Events for this process's notification streams.
-    pub hub: crate::notifications::Hub,
+    pub hub: Hub,
     /// Analyses whose enqueue failed, tried again in the background.
-    pub requeue: crate::checkins::requeue::Requeue,
+    pub requeue: Requeue,
     /// Where shutdown stands: readiness fails once it began.
-    pub phase: crate::shutdown::Phase,
+    pub phase: Phase,
 }

@@ -1,4 +1,7 @@
 //! Users, auth, check-ins, analyses, alerts, settings, audit and idempotency.
+//!
+//! Over 300 lines on purpose: a migration is applied once and never edited,
+//! so the first schema stays in the one file that created it.
 
 use sea_orm_migration::{prelude::*, schema::*};
 

@@ -81,7 +81,7 @@ impl Scheduler {
         let mindwell_shared::config::Queue::Redis(url) = &config.backends.queue else {
             anyhow::bail!("mindwell-scheduler run needs REDIS_URL (its lease lives in Redis)");
         };
-        let redis = mindwell_shared::redis::client(url, Duration::from_secs(2)).await?;
+        let redis = mindwell_shared::redis::client(url.expose(), Duration::from_secs(2)).await?;
         Ok(Self {
             id: format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
             db: mindwell_shared::db::connect(&config.backends.database, 4).await?,

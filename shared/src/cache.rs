@@ -24,3 +24,20 @@ pub const TTL_SECS: i64 = 300;
 pub fn models_status_key(namespace: &str) -> String {
     format!("{namespace}:models:workers")
 }
+
+/// Makes every cached dashboard of `user` stale: bumps the generation and
+/// renews the hash's lifetime, in one round trip. The one invalidation, for the
+/// API (after a write) and the worker (after an analysis or an escalation).
+pub async fn invalidate_dashboard(
+    redis: &fred::clients::Client,
+    namespace: &str,
+    user: Uuid,
+) -> Result<(), fred::error::Error> {
+    use fred::interfaces::{HashesInterface, KeysInterface};
+    let key = dashboard_key(namespace, user);
+    let pipe = redis.pipeline();
+    let _: () = pipe.hincrby(&key, GENERATION_FIELD, 1).await?;
+    let _: () = pipe.expire(&key, TTL_SECS, None).await?;
+    let _: (i64, i64) = pipe.all().await?;
+    Ok(())
+}

@@ -10,7 +10,25 @@
 
 use std::{env, path::PathBuf};
 
-use crate::BootError;
+/// The `--help` lines for the variables every binary reads (this module and
+/// `telemetry.rs`), for the `Environment:` section of each command's help.
+/// A macro, so that `concat!` can join it with a command's own lines.
+#[macro_export]
+macro_rules! shared_env_help {
+    () => {
+        "  MINDWELL_ENV                 development (default) or production: missing URLs and secrets are errors
+  DATABASE_URL                 PostgreSQL URL [default: SQLite in MINDWELL_DATA_DIR]
+  REDIS_URL                    Redis URL [default: SQLite job queue in MINDWELL_DATA_DIR]
+  MINDWELL_DATA_DIR            folder of the embedded backends [default: .data]
+  MINDWELL_NAMESPACE           prefix of Redis keys and queue names [default: mindwell]
+  RUST_LOG                     log filter [default: info]
+  SENTRY_DSN, OTEL_EXPORTER_OTLP_ENDPOINT
+                               where errors and traces go [default: off]
+"
+    };
+}
+
+use crate::{BootError, secret::Secret};
 
 /// Where the process runs: development allows embedded backends and a
 /// generated JWT secret, production does not.
@@ -23,7 +41,8 @@ pub enum Profile {
 /// Which database to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
-    Postgres(String),
+    /// Its URL may carry a password.
+    Postgres(Secret),
     /// A SQLite file: the embedded default.
     Sqlite(PathBuf),
 }
@@ -32,7 +51,7 @@ impl Database {
     /// The connection URL SeaORM takes.
     pub fn url(&self) -> String {
         match self {
-            Self::Postgres(url) => url.clone(),
+            Self::Postgres(url) => url.expose().to_owned(),
             Self::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
         }
     }
@@ -41,7 +60,8 @@ impl Database {
 /// Which job queue (and key-value store) to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Queue {
-    Redis(String),
+    /// Its URL may carry a password.
+    Redis(Secret),
     /// A SQLite file read by the embedded worker; rate limits and revocations
     /// then live in the API process.
     Sqlite(PathBuf),
@@ -86,11 +106,11 @@ impl Backends {
                 let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
                 Database::Sqlite(PathBuf::from(path.split('?').next().unwrap_or_default()))
             }
-            Some(url) => Database::Postgres(url),
+            Some(url) => Database::Postgres(url.into()),
             None => Database::Sqlite(data_dir.join("mindwell.sqlite")),
         };
         let queue = match var("REDIS_URL") {
-            Some(url) => Queue::Redis(url),
+            Some(url) => Queue::Redis(url.into()),
             None => Queue::Sqlite(data_dir.join("queue.sqlite")),
         };
         if profile == Profile::Production {

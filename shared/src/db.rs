@@ -18,7 +18,7 @@ pub async fn connect(db: &Database, max_connections: u32) -> Result<DatabaseConn
     if let Database::Sqlite(path) = db {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| BootError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| BootError::Io { what: format!("cannot create {}", dir.display()), source: e })?;
         }
         opts.max_connections(max_connections.min(4));
     }

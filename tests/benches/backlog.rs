@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use mindwell_shared::{analysis::status, entities::ai_analysis_results as analyses};
+use mindwell_shared::{domain::AnalysisStatus, entities::ai_analysis_results as analyses};
 use mindwell_tests::{TestApp, binary, email};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
@@ -63,7 +63,7 @@ async fn main() {
     let pid = child.id();
     let completed = || async {
         analyses::Entity::find()
-            .filter(analyses::Column::Status.eq(status::COMPLETED))
+            .filter(analyses::Column::Status.eq(AnalysisStatus::Completed))
             .count(app.db())
             .await
             .expect("count")
@@ -91,7 +91,7 @@ async fn main() {
     let _ = child.kill();
     let _ = child.wait();
     let failed = analyses::Entity::find()
-        .filter(analyses::Column::Status.eq(status::FAILED))
+        .filter(analyses::Column::Status.eq(AnalysisStatus::Failed))
         .count(app.db())
         .await
         .expect("count");

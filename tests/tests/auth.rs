@@ -1,5 +1,8 @@
 //! The auth matrix: signup, login, refresh rotation and reuse, logout, tokens,
 //! cookies, rate limits.
+//!
+//! Over 300 lines on purpose: one test binary for the whole auth matrix, so a
+//! reader sees every case of the contract's "Accounts" section in one place.
 
 use mindwell_tests::{TestApp, api_config, email, test_backends};
 use serde_json::json;
@@ -282,7 +285,7 @@ async fn auth_calls_over_the_per_ip_limit_get_429() {
 async fn the_bootstrap_admin_is_created_once_and_can_sign_in() {
     let backends = test_backends().await;
     let mut config = api_config(backends.clone());
-    config.admin = Some(("Root@Example.com".into(), mindwell_api::config::Secret("admin password 1".into())));
+    config.admin = Some(("Root@Example.com".into(), mindwell_api::config::Secret::new("admin password 1")));
     let app = TestApp::start(config.clone()).await;
     let (status, body) = app
         .call(

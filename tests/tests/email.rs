@@ -12,7 +12,7 @@ async fn crisis_email_goes_only_to_users_who_opted_in_and_holds_no_note_text() {
     let app = TestApp::spawn().await;
     let (smtp, mut inbox) = fake_smtp().await;
     let mut config = worker_config(app.backends.clone());
-    config.smtp = Some((smtp, "MindWell <care@example.com>".into()));
+    config.smtp = Some((smtp.into(), "MindWell <care@example.com>".into()));
     let worker = WorkerHandle::start(config).await;
 
     let quiet = app.signup(&email("quiet")).await;

@@ -64,7 +64,7 @@ async fn metrics_health_and_json_logs_carry_the_request_id_and_no_personal_data(
     let ort = mindwell_tests::ort_dylib();
     let (api_port, worker_port) = (free_port(), free_port());
     let common = |cmd: &mut Command| {
-        cmd.env("DATABASE_URL", db_url)
+        cmd.env("DATABASE_URL", db_url.expose())
             .env("REDIS_URL", redis_url())
             .env("MINDWELL_NAMESPACE", &backends.namespace)
             .env("MINDWELL_MODEL_DIR", root.join("model-assets"))

@@ -1,4 +1,7 @@
 //! Roles, coaches and consent, settings, export and erasure, admin.
+//!
+//! Over 300 lines on purpose: who may see what is one matrix, kept in one file
+//! so that a gap between roles and scopes shows.
 
 use mindwell_shared::entities::{
     ai_analysis_results as analyses, alerts, audit_logs, consents, daily_checkins as checkins, user_settings, users,

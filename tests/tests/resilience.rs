@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn through_a_redis_outage_checkins_are_accepted_and_analysed_once_when_it_is_back() {
     let proxy = RedisProxy::start().await;
     let mut backends = test_backends().await;
-    backends.queue = Queue::Redis(proxy.url());
+    backends.queue = Queue::Redis(proxy.url().into());
     let app = TestApp::start(api_config(backends.clone())).await;
     // The stale sweeper stays at its default (5 min) and is never run: what
     // recovers below is the API's own retry and the worker's restarted loops.

@@ -1,11 +1,14 @@
 //! The worker fleet: real models over real check-ins, alerts, exactly-once
 //! effects, and recovery from a killed worker.
+//!
+//! Over 300 lines on purpose: the crash, redelivery and dead-job tests share
+//! the same fixtures (models made to fail, killed processes) and read as one story.
 
 use std::time::Duration;
 
 use mindwell_shared::{
     entities::{ai_analysis_results as analyses, alerts},
-    jobs::AnalyzeCheckin,
+    jobs::{AnalyzeCheckin, Job},
 };
 use mindwell_tests::{TestApp, binary, email};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -226,7 +229,6 @@ async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_fl
     let (app, admin) = TestApp::spawn_with_admin().await;
     let mut config = mindwell_tests::worker_config(app.backends.clone());
     config.model_dir = models_that_fail_on_long_notes();
-    config.max_attempts = 2;
     let worker = mindwell_tests::WorkerHandle::start(config.clone()).await;
     let user = app.signup(&email("failing")).await;
     let note = format!("I keep thinking about suicide. {}", "Again and again, every night. ".repeat(110));
@@ -237,7 +239,8 @@ async fn a_job_that_keeps_failing_ends_failed_and_dead_yet_crisis_language_is_fl
 
     let id = uuid::Uuid::parse_str(&analysis).expect("uuid");
     let row = analyses::Entity::find_by_id(id).one(app.db()).await.expect("query").expect("row");
-    assert_eq!(row.attempts, 2);
+    // The job's own retry policy: as many runs as it declares, then dead.
+    assert_eq!(row.attempts, i32::try_from(AnalyzeCheckin::MAX_ATTEMPTS).expect("small"));
     assert!(row.error.as_deref().is_some_and(|e| e.contains("ONNX Runtime")), "{:?}", row.error);
     let alerts = alerts_of(&app, &user.id).await;
     assert_eq!(alerts.iter().filter(|a| a.r#type == "crisis_language").count(), 1, "{alerts:?}");

@@ -13,7 +13,6 @@
 //! | `MINDWELL_MODEL_POLL_SECS` | `2` | how often `active.json` is checked for a new version (SIGHUP checks at once) |
 //! | `MINDWELL_METRICS_ADDR` | unset (off) | e.g. `0.0.0.0:9100`: serves `/metrics`, `/health`, `/health/ready` |
 //! | `MINDWELL_WORKER_POLL_MS` | `20` | how often an idle worker looks for new analyses (other queues: 5× that, at least 100 ms) |
-//! | `MINDWELL_JOB_MAX_ATTEMPTS` | `5` | runs before a job is dead and its analysis `failed` |
 //! | `MINDWELL_ALERT_LOW_SLEEP_HOURS` | `5` | `low_sleep` warning below this many hours |
 //! | `MINDWELL_ALERT_CRITICAL_SLEEP_HOURS` | `3` | `low_sleep` critical below this many hours |
 //! | `MINDWELL_ALERT_MOOD_DROP` | `3` | `mood_drop` when mood is this far below the 7-day average |
@@ -27,10 +26,11 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use chrono::Duration as Days;
 use mindwell_shared::{
     BootError,
     config::{Backends, parse_var, var},
-    jobs::{AnalyzeCheckin, Job},
+    secret::Secret,
 };
 
 /// Thresholds of the default alert rules.
@@ -53,6 +53,30 @@ impl Default for AlertRules {
     }
 }
 
+/// Thresholds of the upkeep tasks (the `maintenance` job).
+#[derive(Debug, Clone)]
+pub struct MaintenanceConfig {
+    /// Open critical (or warning) alerts older than this are escalated.
+    pub escalate_after: Days,
+    /// Analyses `queued`/`running` untouched this long are enqueued again.
+    pub stale_after: Days,
+    /// Audit entries older than this are deleted.
+    pub audit_retention: Days,
+    /// Finished jobs' results kept in the queue (apalis-redis never expires them).
+    pub job_result_retention: Days,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        Self {
+            escalate_after: Days::minutes(30),
+            stale_after: Days::minutes(5),
+            audit_retention: Days::days(365),
+            job_result_retention: Days::days(7),
+        }
+    }
+}
+
 /// Everything `mindwell-worker` reads from its environment.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -67,11 +91,10 @@ pub struct WorkerConfig {
     pub model_poll: Duration,
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub poll_interval: Duration,
-    pub max_attempts: u32,
     pub rules: AlertRules,
-    pub maintenance: crate::maintenance::MaintenanceConfig,
+    pub maintenance: MaintenanceConfig,
     /// SMTP URL and sender, when email is on.
-    pub smtp: Option<(String, String)>,
+    pub smtp: Option<(Secret, String)>,
 }
 
 impl WorkerConfig {
@@ -94,21 +117,21 @@ impl WorkerConfig {
                 .map(|a| a.parse().map_err(|_| BootError::Config(format!("MINDWELL_METRICS_ADDR={a}: not an address"))))
                 .transpose()?,
             poll_interval: Duration::from_millis(parse_var("MINDWELL_WORKER_POLL_MS", 20u64)?.max(5)),
-            max_attempts: parse_var("MINDWELL_JOB_MAX_ATTEMPTS", AnalyzeCheckin::MAX_ATTEMPTS)?.max(1),
             rules: AlertRules {
                 low_sleep_hours: parse_var("MINDWELL_ALERT_LOW_SLEEP_HOURS", defaults.low_sleep_hours)?,
                 critical_sleep_hours: parse_var("MINDWELL_ALERT_CRITICAL_SLEEP_HOURS", defaults.critical_sleep_hours)?,
                 mood_drop: parse_var("MINDWELL_ALERT_MOOD_DROP", defaults.mood_drop)?,
                 crisis_resources: var("MINDWELL_CRISIS_RESOURCES").unwrap_or(defaults.crisis_resources),
             },
-            maintenance: crate::maintenance::MaintenanceConfig {
-                escalate_after: chrono::Duration::minutes(parse_var("MINDWELL_ESCALATE_AFTER_MINUTES", 30)?),
-                stale_after: chrono::Duration::seconds(parse_var("MINDWELL_STALE_AFTER_SECS", 300)?),
-                audit_retention: chrono::Duration::days(parse_var("MINDWELL_AUDIT_RETENTION_DAYS", 365)?),
-                job_result_retention: chrono::Duration::days(parse_var("MINDWELL_JOB_RESULT_RETENTION_DAYS", 7)?),
+            maintenance: MaintenanceConfig {
+                escalate_after: Days::minutes(parse_var("MINDWELL_ESCALATE_AFTER_MINUTES", 30)?),
+                stale_after: Days::seconds(parse_var("MINDWELL_STALE_AFTER_SECS", 300)?),
+                audit_retention: Days::days(parse_var("MINDWELL_AUDIT_RETENTION_DAYS", 365)?),
+                job_result_retention: Days::days(parse_var("MINDWELL_JOB_RESULT_RETENTION_DAYS", 7)?),
             },
-            smtp: var("MINDWELL_SMTP_URL")
-                .map(|url| (url, var("MINDWELL_SMTP_FROM").unwrap_or_else(|| "MindWell <no-reply@localhost>".into()))),
+            smtp: var("MINDWELL_SMTP_URL").map(|url| {
+                (url.into(), var("MINDWELL_SMTP_FROM").unwrap_or_else(|| "MindWell <no-reply@localhost>".into()))
+            }),
         })
     }
 }

@@ -1,27 +1,32 @@
 //! `mindwell-worker`: runs the ONNX models over check-ins from the job queue and
 //! writes analyses and alerts back.
 //!
-//! Errors: [`analyze::JobError`] for one run of a job, [`inference::ModelError`]
+//! Layout: [`jobs`] holds one file per job, [`context`] what they all run
+//! with, [`runner`] the loops that serve the one list of jobs, [`scoring`] the
+//! models over a check-in (live and backfill), [`inference`] the ONNX models,
+//! [`models`] the data scientists' commands.
+//!
+//! Errors: [`context::JobError`] for one run of a job, [`inference::ModelError`]
 //! for loading and running models, `anyhow` only in `main` and [`models`] (the CLI).
 
-pub mod analyze;
 pub mod config;
+pub mod context;
 pub mod crisis;
 pub mod inference;
-pub mod maintenance;
+pub mod jobs;
 pub mod model_runs;
 pub mod models;
 pub mod notify;
 pub mod promote;
 pub mod rules;
 pub mod runner;
+pub mod scoring;
 pub mod status;
-pub mod summary;
 
 use std::sync::Arc;
 
-use analyze::JobContext;
 use config::WorkerConfig;
+use context::Context;
 use inference::{Models, engine::EngineSettings};
 use mindwell_shared::{db, queue::QueueConn};
 use tokio::sync::watch;
@@ -53,21 +58,20 @@ where
     let queue = QueueConn::connect(&config.backends).await?;
     let cache = match &config.backends.queue {
         mindwell_shared::config::Queue::Redis(url) => {
-            Some(mindwell_shared::redis::client(url, std::time::Duration::from_secs(2)).await?)
+            Some(mindwell_shared::redis::client(url.expose(), std::time::Duration::from_secs(2)).await?)
         }
         mindwell_shared::config::Queue::Sqlite(_) => None,
     };
-    let ctx = Arc::new(JobContext {
+    let ctx = Arc::new(Context {
         db,
         models: models.clone(),
         rules: config.rules.clone(),
-        max_attempts: config.max_attempts,
         cache,
         namespace: config.backends.namespace.clone(),
         queue: queue.clone(),
         maintenance: config.maintenance.clone(),
         email: match &config.smtp {
-            Some((url, from)) => Some(Arc::new(notify::Smtp::new(url, from).map_err(anyhow::Error::msg)?)),
+            Some((url, from)) => Some(Arc::new(notify::Smtp::new(url.expose(), from)?)),
             None => None,
         },
     });
@@ -95,5 +99,5 @@ where
         tokio::spawn(server);
     }
     let concurrency = runner::Concurrency { live: config.concurrency, backfill: config.backfill_concurrency };
-    runner::run(&name, queue, ctx, concurrency, config.poll_interval, stop).await
+    runner::run(runner::Loops { name, queue, ctx, concurrency, poll: config.poll_interval }, stop).await
 }

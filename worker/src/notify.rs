@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
-use mindwell_shared::entities::{user_settings, users};
+use mindwell_shared::entities::users;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
@@ -28,9 +28,13 @@ pub struct Smtp {
 impl Smtp {
     /// `url`: `smtp://host:port` (plain, for a relay on the same network),
     /// `smtp://user:pass@host?tls=required`, or `smtps://…`; `from`: the sender.
-    pub fn new(url: &str, from: &str) -> Result<Self, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| e.to_string())?.build();
-        let from = from.parse().map_err(|e| format!("MINDWELL_SMTP_FROM: {e}"))?;
+    pub fn new(url: &str, from: &str) -> Result<Self, mindwell_shared::BootError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| mindwell_shared::BootError::Config(format!("MINDWELL_SMTP_URL is not valid: {e}")))?
+            .build();
+        let from = from
+            .parse()
+            .map_err(|e| mindwell_shared::BootError::Config(format!("MINDWELL_SMTP_FROM is not valid: {e}")))?;
         Ok(Self { transport, from })
     }
 }
@@ -59,7 +63,7 @@ pub async fn email_user(
     body: &str,
 ) {
     let Some(sender) = sender else { return };
-    let opted_in = matches!(user_settings::Entity::find_by_id(user).one(db).await, Ok(Some(s)) if s.notify_email);
+    let opted_in = matches!(mindwell_shared::domain::settings::load(db, user).await, Ok(s) if s.notify_email);
     if !opted_in {
         return;
     }

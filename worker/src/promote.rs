@@ -31,16 +31,11 @@ end
 return #ids
 "#;
 
-fn keys(queue: &str) -> Vec<String> {
-    let c = apalis_redis::Config::default().queue(queue);
-    vec![c.scheduled_jobs_set(), c.active_jobs_list(), c.signal_list()]
-}
-
 /// Promotes every due job of every queue; returns how many moved.
 pub async fn promote_all(redis: &fred::clients::Client, queue: &QueueConn) -> Result<u64, fred::error::Error> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let mut moved = 0;
-    for keys in queue.queues().map(|(_, name)| keys(&name)) {
+    for keys in queue.queues().map(|(_, k)| vec![k.scheduled(), k.active(), k.signal()]) {
         loop {
             let n: u64 = redis.eval(PROMOTE, keys.clone(), vec![now.to_string(), CHUNK.to_string()]).await?;
             moved += n;

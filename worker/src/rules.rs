@@ -1,6 +1,6 @@
 //! The default alert rules: which alerts one analysed check-in raises.
 
-use mindwell_shared::analysis::alert;
+use mindwell_shared::domain::{AlertType, Severity};
 use serde_json::{Value, json};
 
 use crate::config::AlertRules;
@@ -8,8 +8,8 @@ use crate::config::AlertRules;
 /// An alert to write, before it has an id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertDraft {
-    pub kind: &'static str,
-    pub severity: &'static str,
+    pub kind: AlertType,
+    pub severity: Severity,
     pub payload: Value,
 }
 
@@ -46,8 +46,8 @@ pub fn rule_alerts(
     if sleep_hours < rules.low_sleep_hours {
         let critical = sleep_hours < rules.critical_sleep_hours;
         out.push(AlertDraft {
-            kind: alert::LOW_SLEEP,
-            severity: if critical { alert::CRITICAL } else { alert::WARNING },
+            kind: AlertType::LowSleep,
+            severity: if critical { Severity::Critical } else { Severity::Warning },
             payload: json!({
                 "sleep_hours": sleep_hours,
                 "threshold_hours": if critical { rules.critical_sleep_hours } else { rules.low_sleep_hours },
@@ -58,8 +58,8 @@ pub fn rule_alerts(
         let drop = avg - f64::from(mood);
         if drop >= rules.mood_drop {
             out.push(AlertDraft {
-                kind: alert::MOOD_DROP,
-                severity: alert::WARNING,
+                kind: AlertType::MoodDrop,
+                severity: Severity::Warning,
                 payload: json!({
                     "mood": mood,
                     "previous_7d_avg": (avg * 100.0).round() / 100.0,
@@ -71,8 +71,8 @@ pub fn rule_alerts(
     }
     if !crisis.is_empty() {
         out.push(AlertDraft {
-            kind: alert::CRISIS_LANGUAGE,
-            severity: alert::CRITICAL,
+            kind: AlertType::CrisisLanguage,
+            severity: Severity::Critical,
             payload: json!({
                 "matched": crisis,
                 "detector": "phrase",
@@ -86,8 +86,8 @@ pub fn rule_alerts(
 /// The model-based alert: high stress.
 pub fn stress_alert(stress_level: &str, risk_score: f64) -> Option<AlertDraft> {
     (stress_level == "high").then(|| AlertDraft {
-        kind: alert::HIGH_STRESS,
-        severity: alert::WARNING,
+        kind: AlertType::HighStress,
+        severity: Severity::Warning,
         payload: json!({ "stress_level": stress_level, "risk_score": risk_score }),
     })
 }
@@ -97,7 +97,7 @@ mod tests {
     use super::*;
 
     fn kinds(v: &[AlertDraft]) -> Vec<(&str, &str)> {
-        v.iter().map(|a| (a.kind, a.severity)).collect()
+        v.iter().map(|a| (a.kind.as_str(), a.severity.as_str())).collect()
     }
 
     #[test]

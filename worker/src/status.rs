@@ -5,11 +5,12 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use fred::interfaces::{ClientLike, HashesInterface, KeysInterface, ListInterface, SetsInterface, SortedSetsInterface};
+use fred::interfaces::{ClientLike, HashesInterface, KeysInterface};
+use mindwell_shared::{queue::redis_keys, worker_status::Published};
 use sea_orm::DatabaseBackend;
 use tokio::sync::watch;
 
-use crate::analyze::SharedContext;
+use crate::context::SharedContext;
 
 /// How often the status and gauges are refreshed.
 const EVERY: Duration = Duration::from_secs(5);
@@ -47,29 +48,19 @@ pub fn spawn(worker: String, ctx: SharedContext, mut stop: watch::Receiver<bool>
 }
 
 async fn publish(redis: &fred::clients::Client, ctx: &SharedContext, worker: &str) -> Result<(), fred::error::Error> {
-    let mut status = serde_json::to_value(ctx.models.status()).unwrap_or_default();
-    status["worker"] = worker.into();
-    status["updated_at"] = Utc::now().to_rfc3339().into();
+    let status = Published { worker: worker.to_owned(), updated_at: Utc::now(), models: ctx.models.status() };
     let key = models_key(&ctx.namespace);
-    let _: i64 = redis.hset(&key, (worker, status.to_string())).await?;
+    let _: i64 = redis.hset(&key, (worker, serde_json::to_string(&status).unwrap_or_default())).await?;
     let _: bool = redis.expire(&key, 120, None).await?;
     Ok(())
 }
 
-/// `mindwell_queue_depth{queue,state}` for every queue, from apalis-redis' keys
-/// (see `api/src/admin/jobs.rs`).
+/// `mindwell_queue_depth{queue,state}` for every queue of the job list.
 async fn queue_gauges(redis: &fred::clients::Client, ctx: &SharedContext) -> Result<(), fred::error::Error> {
-    for (name, queue) in ctx.queue.queues() {
-        let pending: u64 = redis.llen(format!("{queue}:active")).await?;
-        let scheduled: u64 = redis.zcard(format!("{queue}:scheduled")).await?;
-        let workers: Vec<String> = redis.zrange(format!("{queue}:workers"), 0, -1, None, false, None, false).await?;
-        let mut running = 0u64;
-        for w in &workers {
-            running += redis.scard::<u64, _>(format!("{queue}:inflight:{w}")).await?;
-        }
-        let dead: u64 = redis.scard(format!("{queue}:dead")).await?;
+    for (name, keys) in ctx.queue.queues() {
+        let d = redis_keys::depths(redis, &keys).await?;
         #[expect(clippy::cast_precision_loss, reason = "queue lengths")]
-        for (state, n) in [("pending", pending + scheduled), ("running", running), ("dead", dead)] {
+        for (state, n) in [("pending", d.queued + d.scheduled), ("running", d.running), ("dead", d.dead)] {
             metrics::gauge!("mindwell_queue_depth", "queue" => name, "state" => state).set(n as f64);
         }
     }

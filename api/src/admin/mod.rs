@@ -1,10 +1,11 @@
 //! `/api/v1/admin` (role admin): users, the audit log, the job queue and the
 //! workers' models.
 
-mod jobs;
-mod models;
+pub mod jobs;
+pub mod models;
 
 use mindwell_shared::{
+    domain::Role,
     entities::{audit_logs, refresh_tokens, users},
     now,
 };
@@ -19,20 +20,15 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-pub use self::{jobs::JobsApi, models::ModelsApi};
 use crate::{
-    audit,
-    auth::{
-        User,
-        guard::{Auth, role},
-        tokens::keys,
-    },
+    auth::{User, guard::Auth, tokens::keys},
     body::{Body, Fields, FromJson, Reply, ok},
     error::ApiError,
     paging::{self, Cursor, Page},
     state::AppState,
     types::{Time, path_id},
 };
+use mindwell_shared::domain::audit;
 
 #[derive(Tags)]
 pub(crate) enum Tag {
@@ -71,7 +67,7 @@ pub struct UserUpdate {
 impl FromJson for UserUpdate {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
         let role = f.opt_string("role").and_then(|r| match r {
-            Some(r) if ![role::USER, role::COACH, role::ADMIN].contains(&r.as_str()) => {
+            Some(r) if r.parse::<Role>().is_err() => {
                 f.error("role", "must be user, coach or admin");
                 None
             }
@@ -98,17 +94,17 @@ impl AdminApi {
         &self,
         state: poem::web::Data<&AppState>,
         auth: Auth,
-        limit: Query<Option<String>>,
-        cursor: Query<Option<String>>,
+        limit: Query<paging::LimitParam>,
+        cursor: Query<paging::CursorParam>,
         role: Query<Option<String>>,
         email: Query<Option<String>>,
     ) -> Result<Reply<Page<User>>, ApiError> {
         auth.0.require_admin()?;
-        let limit = paging::limit(limit.0.as_deref())?;
-        let cursor = Cursor::decode(cursor.0.as_deref())?;
+        let limit = limit.get()?;
+        let cursor = cursor.get()?;
         let mut query = users::Entity::find();
         if let Some(r) = role.0 {
-            if ![role::USER, role::COACH, role::ADMIN].contains(&r.as_str()) {
+            if r.parse::<Role>().is_err() {
                 return Err(ApiError::field("role", "must be user, coach or admin"));
             }
             query = query.filter(users::Column::Role.eq(r));
@@ -139,7 +135,7 @@ impl AdminApi {
         let id = path_id(&id.0)?;
         let change = body.value;
         if id == auth.0.id
-            && (change.disabled == Some(true) || change.role.as_deref().is_some_and(|r| r != role::ADMIN))
+            && (change.disabled == Some(true) || change.role.as_deref().is_some_and(|r| r != Role::Admin.as_str()))
         {
             return Err(ApiError::Conflict("admins cannot demote or disable themselves".into()));
         }
@@ -197,14 +193,14 @@ impl AdminApi {
         &self,
         state: poem::web::Data<&AppState>,
         auth: Auth,
-        limit: Query<Option<String>>,
-        cursor: Query<Option<String>>,
+        limit: Query<paging::LimitParam>,
+        cursor: Query<paging::CursorParam>,
         actor_id: Query<Option<String>>,
         action: Query<Option<String>>,
     ) -> Result<Reply<Page<AuditEntry>>, ApiError> {
         auth.0.require_admin()?;
-        let limit = paging::limit(limit.0.as_deref())?;
-        let cursor = Cursor::decode(cursor.0.as_deref())?;
+        let limit = limit.get()?;
+        let cursor = cursor.get()?;
         let mut query = audit_logs::Entity::find();
         if let Some(a) = actor_id.0 {
             let a = Uuid::parse_str(&a).map_err(|_| ApiError::field("actor_id", "must be a UUID"))?;

@@ -1,14 +1,14 @@
 //! `GET /api/v1/admin/models`: what every running worker serves — active model
 //! versions, the shadow candidate, and why the last change of `active.json`
 //! was refused, if it was. Workers publish this to Redis every few seconds
-//! (`worker/src/status.rs`); entries older than [`STALE_SECS`] are workers gone.
+//! (`worker/src/status.rs`); entries older than `STALE_SECS` are workers gone.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use fred::interfaces::HashesInterface;
+use mindwell_shared::worker_status::Published;
 use poem_openapi::{Object, OpenApi};
-use serde::Deserialize;
 
 use super::Tag;
 use crate::{
@@ -23,7 +23,7 @@ use crate::{
 const STALE_SECS: i64 = 30;
 
 /// The shadow candidate a worker runs beside its active models.
-#[derive(Debug, Clone, Object, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ShadowModels {
     /// `encoder@v+text-heads@v+risk@v`.
     pub version: String,
@@ -59,18 +59,6 @@ pub struct ModelsOverview {
     pub workers: Vec<WorkerModels>,
 }
 
-#[derive(Deserialize)]
-struct Published {
-    worker: String,
-    active: BTreeMap<String, String>,
-    version: String,
-    shadow: Option<ShadowModels>,
-    last_error: Option<String>,
-    last_error_at: Option<DateTime<Utc>>,
-    loaded_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
 /// The model endpoint.
 #[derive(Debug, Default)]
 pub struct ModelsApi;
@@ -85,8 +73,7 @@ impl ModelsApi {
             return Ok(ok(ModelsOverview { backend: "sqlite".into(), workers: vec![] }));
         };
         let key = mindwell_shared::cache::models_status_key(state.kv.namespace());
-        let entries: BTreeMap<String, String> =
-            pool.hgetall(&key).await.map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+        let entries: BTreeMap<String, String> = pool.hgetall(&key).await?;
         let now = Utc::now();
         let mut workers = Vec::new();
         for (field, raw) in entries {
@@ -98,14 +85,15 @@ impl ModelsApi {
                 let _: Result<i64, _> = pool.hdel(&key, &field).await;
                 continue;
             }
+            let m = p.models;
             workers.push(WorkerModels {
                 worker: p.worker,
-                active: p.active,
-                version: p.version,
-                shadow: p.shadow,
-                last_error: p.last_error,
-                last_error_at: p.last_error_at.map(Time::from),
-                loaded_at: p.loaded_at.into(),
+                active: m.active,
+                version: m.version,
+                shadow: m.shadow.map(|s| ShadowModels { version: s.version, share: s.share }),
+                last_error: m.last_error,
+                last_error_at: m.last_error_at.map(Time::from),
+                loaded_at: m.loaded_at.into(),
                 updated_at: p.updated_at.into(),
             });
         }

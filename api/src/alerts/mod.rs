@@ -4,7 +4,11 @@
 //! to them, an admin all. Status changes follow open → acknowledged → closed
 //! (or open → closed) and are audited in the same transaction.
 
-use mindwell_shared::{analysis::alert, entities::alerts, now};
+use mindwell_shared::{
+    domain::{AlertStatus, Role, audit},
+    entities::alerts,
+    now,
+};
 use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
@@ -14,8 +18,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    access, audit,
-    auth::guard::{Auth, AuthUser, role},
+    access,
+    auth::guard::{Auth, AuthUser},
     body::{Body, Fields, FromJson, Reply, ok},
     error::ApiError,
     paging::{self, Cursor, Page},
@@ -74,7 +78,7 @@ pub struct AlertUpdate {
 impl FromJson for AlertUpdate {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
         let status = f.string("status")?;
-        if status != alert::ACKNOWLEDGED && status != alert::CLOSED {
+        if !matches!(status.parse(), Ok(AlertStatus::Acknowledged | AlertStatus::Closed)) {
             f.error("status", "must be acknowledged or closed");
             return None;
         }
@@ -82,24 +86,21 @@ impl FromJson for AlertUpdate {
     }
 }
 
-/// Whether an alert may go from `from` to `to`.
+/// Whether an alert may go from `from` to `to` (stored strings).
 fn allowed(from: &str, to: &str) -> bool {
-    matches!(
-        (from, to),
-        (alert::OPEN, alert::ACKNOWLEDGED) | (alert::OPEN, alert::CLOSED) | (alert::ACKNOWLEDGED, alert::CLOSED)
-    )
+    matches!((from.parse::<AlertStatus>(), to.parse()), (Ok(from), Ok(to)) if from.may_become(to))
 }
 
 /// The users whose alerts `caller` sees: `None` for everyone (admin).
 async fn visible_users(state: &AppState, caller: &AuthUser) -> Result<Option<Vec<Uuid>>, ApiError> {
-    Ok(match caller.role.as_str() {
-        role::ADMIN => None,
-        role::COACH => {
+    Ok(match caller.role {
+        Role::Admin => None,
+        Role::Coach => {
             let mut users = access::consenting_users(state, caller.id).await?;
             users.push(caller.id);
             Some(users)
         }
-        _ => Some(vec![caller.id]),
+        Role::User => Some(vec![caller.id]),
     })
 }
 
@@ -116,18 +117,18 @@ impl AlertsApi {
         state: poem::web::Data<&AppState>,
         auth: Auth,
         status: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        cursor: Query<Option<String>>,
+        limit: Query<paging::LimitParam>,
+        cursor: Query<paging::CursorParam>,
     ) -> Result<Reply<Page<Alert>>, ApiError> {
-        let limit = paging::limit(limit.0.as_deref())?;
-        let cursor = Cursor::decode(cursor.0.as_deref())?;
+        let limit = limit.get()?;
+        let cursor = cursor.get()?;
         let mut query = alerts::Entity::find();
         match status.0.as_deref() {
             None => {}
-            Some(s @ (alert::OPEN | alert::ACKNOWLEDGED | alert::CLOSED)) => {
-                query = query.filter(alerts::Column::Status.eq(s));
-            }
-            Some(_) => return Err(ApiError::field("status", "must be open, acknowledged or closed")),
+            Some(s) => match s.parse::<AlertStatus>() {
+                Ok(s) => query = query.filter(alerts::Column::Status.eq(s)),
+                Err(_) => return Err(ApiError::field("status", "must be open, acknowledged or closed")),
+            },
         }
         if let Some(users) = visible_users(&state, &auth.0).await? {
             query = query.filter(alerts::Column::UserId.is_in(users));
@@ -182,7 +183,7 @@ impl AlertsApi {
         )
         .await?;
         txn.commit().await?;
-        crate::dashboard::invalidate(&state, current.user_id).await;
+        crate::infra::dashboard_cache::invalidate(&state.kv, current.user_id).await;
         Ok(ok(alerts::Model { status: to, updated_at: at, ..current }.into()))
     }
 }

@@ -5,6 +5,7 @@
 //! revocation store in one round trip whether the token, its login or its user
 //! was revoked. Role checks sit on [`AuthUser`].
 
+use mindwell_shared::domain::Role;
 use poem::Request;
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme,
@@ -13,27 +14,20 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::tokens::{Claims, keys};
-use crate::{error::ApiError, state::AppState};
-
-/// Roles, as stored and as the contract spells them.
-pub mod role {
-    pub const USER: &str = "user";
-    pub const COACH: &str = "coach";
-    pub const ADMIN: &str = "admin";
-}
+use super::tokens::keys;
+use crate::{error::ApiError, infra::jwt::Claims, state::AppState};
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub claims: Claims,
 }
 
 impl AuthUser {
     pub fn is_admin(&self) -> bool {
-        self.role == role::ADMIN
+        self.role == Role::Admin
     }
 }
 
@@ -74,7 +68,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     // PostgreSQL): the revocation check fails open, counted and logged. An
     // access token lives minutes; refresh tokens are checked in PostgreSQL.
     let keys = [keys::jti(claims.jti), keys::family(claims.fam), keys::not_before(claims.sub)];
-    let revoked = crate::kv::or_fail_open("revocation", state.kv.get_many(&keys).await, || vec![None; keys.len()])?;
+    let revoked =
+        crate::infra::kv::or_fail_open("revocation", state.kv.get_many(&keys).await, || vec![None; keys.len()])?;
     if revoked[0].is_some() || revoked[1].is_some() {
         return Err(ApiError::Unauthorized);
     }
@@ -83,7 +78,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     {
         return Err(ApiError::Unauthorized);
     }
-    Ok(AuthUser { id: claims.sub, role: claims.role.clone(), claims })
+    // A token names a role this build does not know only if it was forged or
+    // made by another deployment: refuse it like any bad token.
+    let role = claims.role.parse().map_err(|_| ApiError::Unauthorized)?;
+    Ok(AuthUser { id: claims.sub, role, claims })
 }
 
 impl<'a> ApiExtractor<'a> for Auth {

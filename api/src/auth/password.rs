@@ -3,7 +3,7 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, failure};
 
 /// A syntactically valid email, lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,16 +62,16 @@ impl Password {
 pub async fn hash(password: Password, cost: u32) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || bcrypt::hash(password.prehashed(), cost))
         .await
-        .map_err(|e| ApiError::Internal(format!("hash task: {e}")))?
-        .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
+        .map_err(|e| ApiError::Internal(failure("hash task", e)))?
+        .map_err(|e| ApiError::Internal(failure("bcrypt", e)))
 }
 
 /// Checks `password` against `hash`, on the blocking pool.
 pub async fn verify(password: Password, hash: String) -> Result<bool, ApiError> {
     tokio::task::spawn_blocking(move || bcrypt::verify(password.prehashed(), &hash))
         .await
-        .map_err(|e| ApiError::Internal(format!("verify task: {e}")))?
-        .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
+        .map_err(|e| ApiError::Internal(failure("verify task", e)))?
+        .map_err(|e| ApiError::Internal(failure("bcrypt", e)))
 }
 
 #[cfg(test)]

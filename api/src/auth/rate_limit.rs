@@ -25,7 +25,7 @@ fn client_ip(state: &AppState, req: &Request) -> String {
 /// While Redis is unavailable the limit is not enforced (counted and logged):
 /// sign-in keeps working, and bcrypt still bounds how fast passwords are tried.
 pub async fn check(state: &AppState, req: &Request, email: Option<&str>) -> Result<(), ApiError> {
-    crate::kv::or_fail_open("rate_limit", enforce(state, req, email).await, || ())
+    crate::infra::kv::or_fail_open("rate_limit", enforce(state, req, email).await, || ())
 }
 
 async fn enforce(state: &AppState, req: &Request, email: Option<&str>) -> Result<(), ApiError> {

@@ -1,12 +1,10 @@
 //! `/api/v1/checkins`: store a check-in and queue its analysis; list check-ins.
 
 mod domain;
-pub mod requeue;
 
-use chrono::Duration;
 use mindwell_shared::{
-    analysis::status,
-    entities::{ai_analysis_results as analyses, daily_checkins as checkins, idempotency_keys},
+    domain::{AnalysisStatus, analysis},
+    entities::{ai_analysis_results as analyses, daily_checkins as checkins},
     jobs::AnalyzeCheckin,
     now,
 };
@@ -16,9 +14,8 @@ use poem_openapi::{
     param::{Header, Query},
     payload::Json,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use self::domain::{CheckinTime, Meta, Mood, NoteText, SleepHours};
@@ -26,6 +23,7 @@ use crate::{
     auth::guard::Auth,
     body::{Body, Envelope, Fields, FromJson, Reply, ok},
     error::ApiError,
+    idempotency::Idempotent,
     paging::{self, Cursor, Page},
     request_id::RequestId,
     state::AppState,
@@ -163,7 +161,7 @@ async fn store_in_one_statement(
         c.timestamp.into(),
         c.created_at.into(),
         analysis_id.into(),
-        status::QUEUED.into(),
+        AnalysisStatus::Queued.into(),
         request_id.map(str::to_owned).into(),
     ];
     db.execute_raw(Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, SQL, values)).await?;
@@ -193,15 +191,9 @@ impl CheckinsApi {
         #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
     ) -> Result<CreateResponse, ApiError> {
         let user = auth.0.id;
-        let key = match idempotency_key.0.map(|k| k.trim().to_owned()) {
-            Some(k) if k.is_empty() || k.len() > 255 => {
-                return Err(ApiError::field("Idempotency-Key", "must be 1 to 255 characters"));
-            }
-            other => other,
-        };
-        let request_hash = hex::encode(Sha256::digest(&body.raw));
-        if let Some(key) = &key
-            && let Some(replay) = replay(&state, user, key, &request_hash).await?
+        let idempotent = Idempotent::from_header(user, idempotency_key.0, &body.raw)?;
+        if let Some(i) = &idempotent
+            && let Some(replay) = i.replay(&state.db).await?
         {
             return Ok(CreateResponse::Replayed(envelope(replay)));
         }
@@ -220,60 +212,29 @@ impl CheckinsApi {
         };
         let analysis_id = Uuid::now_v7();
         let request_id = req.data::<RequestId>().map(|r| r.0.clone());
-        let accepted = CheckinAccepted { checkin: checkin.clone().into(), analysis_id, status: status::QUEUED.into() };
+        let accepted =
+            CheckinAccepted { checkin: checkin.clone().into(), analysis_id, status: AnalysisStatus::Queued.into() };
 
-        if key.is_none() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        if idempotent.is_none() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
             store_in_one_statement(&state.db, &checkin, analysis_id, request_id.as_deref()).await?;
         } else {
             let txn = state.db.begin().await?;
-            if let Some(key) = &key {
-                let stored = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
-                    user_id: Set(user),
-                    key: Set(key.clone()),
-                    request_hash: Set(request_hash.clone()),
-                    response_status: Set(202),
-                    response_body: Set(poem_openapi::types::ToJSON::to_json(&accepted).unwrap_or_default()),
-                    created_at: Set(at),
-                    expires_at: Set(at + Duration::hours(24)),
-                })
-                .on_conflict_do_nothing_on([idempotency_keys::Column::UserId, idempotency_keys::Column::Key])
-                .exec(&txn)
-                .await?;
-                if !matches!(stored, sea_orm::TryInsertResult::Inserted(_)) {
-                    // A concurrent request with this key won, or an expired entry is
-                    // still there; answer as it did, or replace the expired one.
-                    txn.rollback().await?;
-                    if let Some(replay) = replay(&state, user, key, &request_hash).await? {
-                        return Ok(CreateResponse::Replayed(envelope(replay)));
-                    }
-                    return Err(ApiError::Conflict("this Idempotency-Key is being used by another request".into()));
-                }
+            if let Some(i) = &idempotent
+                && !i.save(&txn, 202, &accepted, at).await?
+            {
+                // A concurrent request with this key won, or an expired entry is
+                // still there; answer as it did, or replace the expired one.
+                txn.rollback().await?;
+                return Ok(CreateResponse::Replayed(envelope(i.taken(&state.db).await?)));
             }
             checkins::Entity::insert(checkins::ActiveModel::from(checkin.clone())).exec_without_returning(&txn).await?;
-            analyses::Entity::insert(analyses::ActiveModel {
-                id: Set(analysis_id),
-                checkin_id: Set(checkin.id),
-                user_id: Set(user),
-                status: Set(status::QUEUED.into()),
-                model_version: Set(None),
-                summary: Set(None),
-                labels: Set(None),
-                confidence: Set(None),
-                raw_features: Set(None),
-                error: Set(None),
-                attempts: Set(0),
-                request_id: Set(request_id.clone()),
-                created_at: Set(at),
-                started_at: Set(None),
-                completed_at: Set(None),
-                updated_at: Set(at),
-            })
-            .exec_without_returning(&txn)
-            .await?;
+            analyses::Entity::insert(analysis::queued(analysis_id, checkin.id, user, request_id.clone(), at))
+                .exec_without_returning(&txn)
+                .await?;
             txn.commit().await?;
         }
 
-        crate::dashboard::invalidate(&state, user).await;
+        crate::infra::dashboard_cache::invalidate(&state.kv, user).await;
         // Stored first, enqueued second: if the queue is down the analysis stays
         // `queued` in the database; this process enqueues it again once the queue
         // answers, and the stale sweeper finds it should this process stop first.
@@ -294,12 +255,12 @@ impl CheckinsApi {
         state: poem::web::Data<&AppState>,
         auth: Auth,
         range: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        cursor: Query<Option<String>>,
+        limit: Query<paging::LimitParam>,
+        cursor: Query<paging::CursorParam>,
     ) -> Result<Reply<Page<Checkin>>, ApiError> {
         let days = paging::range_days(range.0.as_deref())?;
-        let limit = paging::limit(limit.0.as_deref())?;
-        let cursor = Cursor::decode(cursor.0.as_deref())?;
+        let limit = limit.get()?;
+        let cursor = cursor.get()?;
         let tz = mindwell_shared::time::user_tz(&state.db, auth.0.id).await?;
         let start = paging::range_start(tz, days, now());
         let query = checkins::Entity::find()
@@ -310,26 +271,4 @@ impl CheckinsApi {
             .await?;
         Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.timestamp, id: r.id })))
     }
-}
-
-/// The stored answer for `key`, if it is live; 409 if it was for another body.
-async fn replay(
-    state: &AppState,
-    user: Uuid,
-    key: &str,
-    request_hash: &str,
-) -> Result<Option<CheckinAccepted>, ApiError> {
-    let Some(row) = idempotency_keys::Entity::find_by_id((user, key.to_owned())).one(&state.db).await? else {
-        return Ok(None);
-    };
-    if row.expires_at <= now() {
-        idempotency_keys::Entity::delete_by_id((user, key.to_owned())).exec(&state.db).await?;
-        return Ok(None);
-    }
-    if row.request_hash != request_hash {
-        return Err(ApiError::Conflict("this Idempotency-Key was used with a different body".into()));
-    }
-    let parsed = <CheckinAccepted as poem_openapi::types::ParseFromJSON>::parse_from_json(Some(row.response_body))
-        .map_err(|e| ApiError::Internal(format!("stored idempotent answer: {}", e.into_message())))?;
-    Ok(Some(parsed))
 }

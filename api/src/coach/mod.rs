@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use mindwell_shared::entities::{consents, users};
+use mindwell_shared::{
+    domain::ConsentScope,
+    entities::{consents, users},
+};
 use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
@@ -11,7 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
-    access::{self, scope},
+    access,
     auth::guard::Auth,
     body::{RawReply, Reply, ok},
     dashboard::{self, Dashboard},
@@ -55,12 +58,12 @@ impl CoachApi {
         &self,
         state: poem::web::Data<&AppState>,
         auth: Auth,
-        limit: Query<Option<String>>,
-        cursor: Query<Option<String>>,
+        limit: Query<paging::LimitParam>,
+        cursor: Query<paging::CursorParam>,
     ) -> Result<Reply<Page<CoachedEntry>>, ApiError> {
         auth.0.require_coach()?;
-        let limit = paging::limit(limit.0.as_deref())?;
-        let cursor = Cursor::decode(cursor.0.as_deref())?;
+        let limit = limit.get()?;
+        let cursor = cursor.get()?;
         let active: Vec<(Uuid, String)> = consents::Entity::find()
             .select_only()
             .column(consents::Column::UserId)
@@ -114,7 +117,7 @@ impl CoachApi {
         if scopes.is_empty() {
             return Err(ApiError::Forbidden);
         }
-        let with_insights = scopes.iter().any(|s| s == scope::INSIGHTS);
+        let with_insights = scopes.contains(&ConsentScope::Insights);
         Ok(RawReply::new(dashboard::cached(&state, user, days, with_insights).await?))
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Days, NaiveDate};
 use mindwell_shared::{
-    analysis::{alert, status},
+    domain::{AlertStatus, AnalysisStatus},
     entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins},
     now,
 };
@@ -19,6 +19,7 @@ use crate::{
     auth::guard::Auth,
     body::RawReply,
     error::ApiError,
+    infra::dashboard_cache,
     insights::Insight,
     paging,
     state::AppState,
@@ -126,13 +127,13 @@ pub async fn build(state: &AppState, user: Uuid, days: u32, with_insights: bool)
         .select_only()
         .column(analyses::Column::Labels)
         .filter(analyses::Column::UserId.eq(user))
-        .filter(analyses::Column::Status.eq(status::COMPLETED))
+        .filter(analyses::Column::Status.eq(AnalysisStatus::Completed))
         .filter(analyses::Column::CheckinId.in_subquery(in_range))
         .into_tuple::<Option<serde_json::Value>>()
         .all(&state.db);
     let alerts_q = alerts::Entity::find()
         .filter(alerts::Column::UserId.eq(user))
-        .filter(alerts::Column::Status.eq(alert::OPEN))
+        .filter(alerts::Column::Status.eq(AlertStatus::Open))
         .count(&state.db);
     let insights_q = async {
         if !with_insights {
@@ -231,40 +232,12 @@ impl DashboardApi {
     }
 }
 
-/// [`build`] behind the per-user cache (cache-aside; see `mindwell_shared::cache`),
-/// as the JSON of the dashboard: a hit is served as stored, without parsing.
-/// A cache failure is logged and the dashboard computed from the database.
+/// [`build`] behind the per-user cache, as the JSON of the dashboard: a hit is
+/// served as stored, without parsing.
 pub async fn cached(state: &AppState, user: Uuid, days: u32, with_insights: bool) -> Result<String, ApiError> {
-    let serialise = |d: Dashboard| d.to_json().map(|v| v.to_string()).unwrap_or_default();
-    if !state.config.dashboard_cache {
-        return Ok(serialise(build(state, user, days, with_insights).await?));
-    }
-    let field = format!("{days}:{with_insights}");
-    let generation = match state.kv.dashboard_get(user, &field).await {
-        Ok((Some(json), _)) => {
-            metrics::counter!("mindwell_dashboard_cache_total", "outcome" => "hit").increment(1);
-            return Ok(json);
-        }
-        Ok((None, generation)) => Some(generation),
-        Err(e) => {
-            tracing::warn!(error = %e, "dashboard cache unreadable");
-            None
-        }
+    let compute = async {
+        Ok(build(state, user, days, with_insights).await?.to_json().map(|v| v.to_string()).unwrap_or_default())
     };
-    metrics::counter!("mindwell_dashboard_cache_total", "outcome" => "miss").increment(1);
-    let json = serialise(build(state, user, days, with_insights).await?);
-    if let Some(generation) = generation
-        && let Err(e) = state.kv.dashboard_put(user, &field, generation, &json).await
-    {
-        tracing::warn!(error = %e, "dashboard cache not written");
-    }
-    Ok(json)
-}
-
-/// Marks `user`'s cached dashboards stale after a write; failures are logged
-/// (the entries expire on their own).
-pub async fn invalidate(state: &AppState, user: Uuid) {
-    if let Err(e) = state.kv.dashboard_invalidate(user).await {
-        tracing::warn!(%user, error = %e, "dashboard cache not invalidated");
-    }
+    let field = format!("{days}:{with_insights}");
+    dashboard_cache::cached(&state.kv, state.config.dashboard_cache, user, &field, compute).await
 }

@@ -2,13 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use mindwell_shared::{analysis, entities::ai_analysis_results as analyses};
+use mindwell_shared::{
+    domain::{ConsentScope, analysis},
+    entities::ai_analysis_results as analyses,
+};
 use poem_openapi::{Object, OpenApi, Tags, param::Path};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::{
-    access::{self, scope},
+    access,
     auth::guard::Auth,
     body::{Reply, ok},
     error::ApiError,
@@ -112,7 +115,7 @@ impl InsightsApi {
     ) -> Result<Reply<Insight>, ApiError> {
         let id = path_id(&id.0)?;
         let row = analyses::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
-        if !access::may_view(&state, &auth.0, row.user_id, scope::INSIGHTS).await? {
+        if !access::may_view(&state, &auth.0, row.user_id, ConsentScope::Insights).await? {
             return Err(ApiError::NotFound);
         }
         Ok(ok(row.into()))

@@ -11,14 +11,13 @@ use uuid::Uuid;
 
 use super::Tag;
 use crate::{
-    access::scope,
-    audit,
-    auth::guard::{Auth, role},
+    auth::guard::Auth,
     body::{Body, Fields, FromJson, Reply, created, ok},
     error::ApiError,
     state::AppState,
     types::{Time, path_id},
 };
+use mindwell_shared::domain::{ConsentScope, Role, audit};
 
 /// A consent receipt: who, which coach, what scope, when granted and revoked.
 #[derive(Debug, Clone, Object)]
@@ -60,7 +59,7 @@ impl FromJson for ConsentRequest {
             .string("coach_id")
             .and_then(|c| Uuid::parse_str(&c).map_err(|_| f.error("coach_id", "must be the id of a coach")).ok());
         let scope = f.string("scope").and_then(|s| {
-            if s == scope::TRENDS || s == scope::INSIGHTS {
+            if s.parse::<ConsentScope>().is_ok() {
                 Some(s)
             } else {
                 f.error("scope", "must be trends or insights");
@@ -97,7 +96,7 @@ impl ConsentsApi {
     ) -> Result<Reply<Consent, 201>, ApiError> {
         let req = body.value;
         let coach = users::Entity::find_by_id(req.coach_id).one(&state.db).await?;
-        if !coach.is_some_and(|c| c.role == role::COACH && !c.disabled) || req.coach_id == auth.0.id {
+        if !coach.is_some_and(|c| c.role == Role::Coach && !c.disabled) || req.coach_id == auth.0.id {
             return Err(ApiError::field("coach_id", "is not a coach"));
         }
         let txn = state.db.begin().await?;

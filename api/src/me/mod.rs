@@ -13,7 +13,6 @@ use serde_json::json;
 
 use crate::{
     alerts::Alert,
-    audit,
     auth::{User, guard::Auth, tokens::keys},
     body::{Reply, ok},
     checkins::Checkin,
@@ -23,6 +22,7 @@ use crate::{
     summaries::Summary,
     types::Empty,
 };
+use mindwell_shared::domain::audit;
 
 #[derive(Tags)]
 pub(crate) enum Tag {

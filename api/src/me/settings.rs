@@ -107,14 +107,7 @@ fn valid_language(tag: &str) -> bool {
 
 /// The stored settings of `user`, or the defaults.
 pub async fn load(state: &AppState, user: Uuid) -> Result<user_settings::Model, ApiError> {
-    Ok(user_settings::Entity::find_by_id(user).one(&state.db).await?.unwrap_or_else(|| user_settings::Model {
-        user_id: user,
-        timezone: "UTC".into(),
-        language: "en".into(),
-        notify_email: false,
-        notify_push: true,
-        updated_at: now(),
-    }))
+    Ok(mindwell_shared::domain::settings::load(&state.db, user).await?)
 }
 
 /// The settings endpoints.
@@ -175,9 +168,9 @@ impl SettingsApi {
         if s.notify_email != email_before {
             // The record of consent to email: who, which way, when.
             let action = if s.notify_email { "notifications.email_opted_in" } else { "notifications.email_opted_out" };
-            crate::audit::record(&state.db, Some(auth.0.id), action, serde_json::json!({})).await?;
+            mindwell_shared::domain::audit::record(&state.db, Some(auth.0.id), action, serde_json::json!({})).await?;
         }
-        crate::dashboard::invalidate(&state, auth.0.id).await;
+        crate::infra::dashboard_cache::invalidate(&state.kv, auth.0.id).await;
         Ok(ok(s.into()))
     }
 }

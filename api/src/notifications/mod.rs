@@ -1,10 +1,11 @@
 //! `GET /api/v1/notifications/stream`: Server-Sent Events for the signed-in user.
 //!
 //! Every process publishes events on the deployment's Redis channel
-//! (`mindwell_shared::events`); each API replica subscribes once and fans
-//! events out to its open streams, so a user connected to any replica gets
-//! them. A stream sends a comment every 15 s to stay alive and ends when its
-//! token is revoked or expires (checked every few seconds).
+//! (`mindwell_shared::events`); each API replica subscribes once (the
+//! [`Hub`](crate::infra::hub::Hub) in its state) and fans events out to its
+//! open streams, so a user connected to any replica gets them. A stream
+//! sends a comment every 15 s to stay alive and ends when its token is revoked
+//! or expires (checked every few seconds).
 
 use std::{pin::Pin, time::Duration};
 
@@ -34,47 +35,6 @@ enum Tag {
 
 /// How often an open stream re-checks its token.
 const RECHECK: Duration = Duration::from_secs(5);
-
-/// Events received by this process, for its open streams.
-#[derive(Debug, Clone)]
-pub struct Hub {
-    sender: broadcast::Sender<Event>,
-    /// The Redis subscription feeding `sender`, kept for the hub's lifetime.
-    _subscriber: Option<fred::clients::SubscriberClient>,
-}
-
-impl Hub {
-    /// A hub with no source: streams only keep alive (the embedded mode, where
-    /// the worker has no channel to publish on).
-    pub fn idle() -> Self {
-        Self { sender: broadcast::channel(1).0, _subscriber: None }
-    }
-
-    /// Subscribes to the deployment's channel on Redis and forwards its events.
-    pub async fn redis(url: &str, namespace: &str) -> Result<Self, fred::error::Error> {
-        use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
-        let (sender, _) = broadcast::channel(1024);
-        let subscriber =
-            mindwell_shared::redis::builder(url, std::time::Duration::from_secs(2))?.build_subscriber_client()?;
-        subscriber.init().await?;
-        // Resubscribes after a reconnect; the task runs on its own.
-        drop(subscriber.manage_subscriptions());
-        subscriber.subscribe(events::channel(namespace)).await?;
-        let tx = sender.clone();
-        subscriber.on_message(move |message| {
-            if let Some(event) = message.value.as_string().and_then(|s| serde_json::from_str::<Event>(&s).ok()) {
-                let _ = tx.send(event);
-            }
-            std::future::ready(Ok(()))
-        });
-        Ok(Self { sender, _subscriber: Some(subscriber) })
-    }
-
-    /// Delivers `event` to this process's streams (tests and single-process use).
-    pub fn deliver(&self, event: Event) {
-        let _ = self.sender.send(event);
-    }
-}
 
 /// One notification: `event` names it, `data` is the record.
 #[derive(Debug, Clone, Object)]
@@ -132,7 +92,7 @@ impl NotificationsApi {
         let token = guard::presented_token(req).ok_or(ApiError::Unauthorized)?;
         let state = state.clone();
         let user = auth.0.id;
-        let mut rx = state.hub.sender.subscribe();
+        let mut rx = state.hub.subscribe();
         let stream = async_stream(move |yielder| async move {
             let mut recheck = tokio::time::interval(RECHECK);
             recheck.tick().await;

@@ -76,11 +76,11 @@ impl SummariesApi {
         state: poem::web::Data<&AppState>,
         auth: Auth,
         period: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        cursor: Query<Option<String>>,
+        limit: Query<paging::LimitParam>,
+        cursor: Query<paging::CursorParam>,
     ) -> Result<Reply<Page<Summary>>, ApiError> {
-        let limit = paging::limit(limit.0.as_deref())?;
-        let cursor = paging::Cursor::decode(cursor.0.as_deref())?;
+        let limit = limit.get()?;
+        let cursor = cursor.get()?;
         let mut query = summaries::Entity::find().filter(summaries::Column::UserId.eq(auth.0.id));
         match period.0.as_deref() {
             None => {}

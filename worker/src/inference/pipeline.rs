@@ -1,4 +1,8 @@
 //! One session of each model and the arithmetic between them.
+//!
+//! Over 300 lines on purpose: the three models' pre- and post-processing
+//! (tokenise, pool, normalise, softmax) read as one pipeline, and splitting it
+//! would scatter the tensor shapes that must agree between steps.
 
 use std::path::Path;
 

@@ -16,8 +16,7 @@ use std::{
     time::Duration,
 };
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use chrono::Utc;
 
 use super::{ActiveFile, Engine, ModelError, engine::EngineSettings};
 
@@ -28,28 +27,7 @@ pub struct Shadow {
     pub share: f64,
 }
 
-/// What a worker reports about its models.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelsStatus {
-    /// Model name to the version serving live jobs.
-    pub active: BTreeMap<String, String>,
-    /// `encoder@v+text-heads@v+risk@v` of the active engine.
-    pub version: String,
-    /// The shadow candidate's version and share, if one runs.
-    pub shadow: Option<ShadowStatus>,
-    /// Why the last change of `active.json` was not applied, if it was not.
-    pub last_error: Option<String>,
-    pub last_error_at: Option<DateTime<Utc>>,
-    /// When the active engine was loaded.
-    pub loaded_at: DateTime<Utc>,
-}
-
-/// The shadow part of [`ModelsStatus`].
-#[derive(Debug, Clone, Serialize)]
-pub struct ShadowStatus {
-    pub version: String,
-    pub share: f64,
-}
+pub use mindwell_shared::worker_status::{ModelsStatus, ShadowStatus};
 
 /// Extra combinations (backfill) kept loaded at once.
 const EXTRA_ENGINES: usize = 2;

@@ -18,7 +18,7 @@ use mindwell_shared::{
     db,
     entities::{daily_checkins as checkins, model_runs},
     jobs::ReanalyzeCheckin,
-    queue::QueueConn,
+    queue::{QueueConn, redis_keys::QueueKeys},
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -27,7 +27,6 @@ use super::{Args, progress};
 use crate::{
     config::WorkerConfig,
     inference::{ActiveFile, ActiveModels, Manifest},
-    model_runs::purpose,
 };
 
 pub(super) async fn run(config: &WorkerConfig, args: &Args) -> anyhow::Result<()> {
@@ -58,7 +57,7 @@ pub(super) async fn run(config: &WorkerConfig, args: &Args) -> anyhow::Result<()
         .select_only()
         .column(model_runs::Column::CheckinId)
         .filter(model_runs::Column::ModelVersion.eq(&target))
-        .filter(model_runs::Column::Purpose.eq(purpose::BACKFILL))
+        .filter(model_runs::Column::Purpose.eq(mindwell_shared::domain::RunPurpose::Backfill))
         .into_tuple()
         .all(&db)
         .await?
@@ -81,13 +80,14 @@ pub(super) async fn run(config: &WorkerConfig, args: &Args) -> anyhow::Result<()
     let queue = QueueConn::connect(&config.backends).await?;
     let redis = match &config.backends.queue {
         Queue::Redis(url) => {
-            let client = fred::clients::Client::new(fred::types::config::Config::from_url(url)?, None, None, None);
+            let client =
+                fred::clients::Client::new(fred::types::config::Config::from_url(url.expose())?, None, None, None);
             client.init().await?;
             Some(client)
         }
         Queue::Sqlite(_) => None,
     };
-    let active_list = format!("{}:active", queue.queue_name::<ReanalyzeCheckin>());
+    let active_list = QueueKeys::new(&queue.queue_name::<ReanalyzeCheckin>()).active();
     let bar = progress(todo.len() as u64, "enqueued");
     let gap = Duration::from_secs_f64(1.0 / rate);
     let mut next = tokio::time::Instant::now();
@@ -114,7 +114,7 @@ pub(super) async fn run(config: &WorkerConfig, args: &Args) -> anyhow::Result<()
         loop {
             let n = model_runs::Entity::find()
                 .filter(model_runs::Column::ModelVersion.eq(&target))
-                .filter(model_runs::Column::Purpose.eq(purpose::BACKFILL))
+                .filter(model_runs::Column::Purpose.eq(mindwell_shared::domain::RunPurpose::Backfill))
                 .count(&db)
                 .await?;
             let n = usize::try_from(n).unwrap_or(usize::MAX);

@@ -17,8 +17,8 @@ use std::{
 use anyhow::{Context, bail};
 use chrono::{Days, NaiveTime, TimeZone, Utc};
 use mindwell_shared::{
-    analysis::status,
     db,
+    domain::AnalysisStatus,
     entities::{ai_analysis_results as analyses, daily_checkins as checkins, users},
 };
 use sea_orm::{
@@ -60,7 +60,7 @@ pub(super) async fn run(config: &WorkerConfig, args: &Args) -> anyhow::Result<()
         )
         .to_owned();
     let found: Vec<analyses::Model> = analyses::Entity::find()
-        .filter(analyses::Column::Status.eq(status::COMPLETED))
+        .filter(analyses::Column::Status.eq(AnalysisStatus::Completed))
         .filter(Expr::col(analyses::Column::CheckinId).in_subquery(in_range.clone()))
         .all(&db)
         .await

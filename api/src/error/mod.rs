@@ -3,9 +3,13 @@
 //!
 //! Handlers return `Result<_, ApiError>`; internal causes (database, Redis, the
 //! queue) convert through `From` into [`ApiError::Internal`] or
-//! [`ApiError::Unavailable`], are logged with their chain, and never reach the
-//! client. [`catch_all`] turns poem's own errors (404, 405, bad query
-//! parameters, body limits) into the same envelope.
+//! [`ApiError::Unavailable`], which keep the cause (a [`Cause`], often a
+//! [`Failure`] naming what failed). It is logged with its whole chain once,
+//! when the error becomes an answer, and never reaches the client.
+//! `crate::fallback` turns poem's own errors (404, 405, bad query parameters,
+//! body limits) into the same envelope.
+
+mod db;
 
 use std::collections::BTreeMap;
 
@@ -39,6 +43,45 @@ pub struct ErrorEnvelope {
 
 /// Field name to reason, as `details.fields` carries them.
 pub type FieldErrors = BTreeMap<String, String>;
+
+/// The cause of an internal failure, kept for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// What failed (`database`, `redis`, `bcrypt`…) and the error it failed with:
+/// the cause's chain then reads `redis: <fred's error>`.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct Failure {
+    pub what: &'static str,
+    #[source]
+    pub source: Cause,
+}
+
+/// A [`Cause`]: `what` failed with `source`.
+pub fn failure(what: &'static str, source: impl Into<Cause>) -> Cause {
+    Box::new(Failure { what, source: source.into() })
+}
+
+/// Writes an error and its sources on one line, `a: b: c` (zero2prod's
+/// `error_chain_fmt`); a source whose text its parent already shows is skipped.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            shown = text;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
 
 /// Every way a request can fail, and the answer it becomes.
 #[derive(Debug, thiserror::Error)]
@@ -78,10 +121,10 @@ pub enum ApiError {
     RateLimited(u64),
     /// 503 `unavailable`: a dependency is down. The cause is logged, not sent.
     #[error("service temporarily unavailable")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// 500 `internal`: a bug. The cause is logged, not sent.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl ApiError {
@@ -117,71 +160,6 @@ impl ApiError {
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        use sea_orm::{DbErr, RuntimeErr};
-        match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(format!("database: {e}")),
-            DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))
-                if connection_lost(cause) =>
-            {
-                Self::Unavailable(format!("database: {e}"))
-            }
-            DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause))
-                if unstorable_text(cause) =>
-            {
-                Self::field("request", "contains a character the database cannot store (NUL)")
-            }
-            _ => Self::Internal(format!("database: {e}")),
-        }
-    }
-}
-
-/// Whether PostgreSQL refused a text value it cannot store (a NUL byte):
-/// SQLSTATE 22021 or 22P05. Every text field refuses NUL at the edge; this is
-/// the net under a field that might be missed.
-fn unstorable_text(e: &sea_orm::sqlx::Error) -> bool {
-    matches!(e, sea_orm::sqlx::Error::Database(db) if db.code().is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05")))
-}
-
-/// A query parameter carrying a NUL (`%00`), named for the 422: PostgreSQL
-/// cannot compare text holding one, so no parameter may carry it.
-pub fn nul_in_query(query: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (name.contains("%00") || value.contains("%00")).then(|| name.replace("%00", ""))
-    })
-}
-
-/// Refuses a request whose query string carries a NUL, before any handler.
-pub async fn refuse_nul_query<E: poem::Endpoint>(ep: std::sync::Arc<E>, req: poem::Request) -> poem::Result<Response> {
-    if let Some(name) = req.uri().query().and_then(nul_in_query) {
-        return Ok(ApiError::field(&name, "must not contain NUL characters").into_response());
-    }
-    ep.call(req).await.map(IntoResponse::into_response)
-}
-
-/// Whether a statement failed because the database went away under it (the
-/// connection broke, the server is shutting down or refuses connections)
-/// rather than because of the statement: a 503, not a 500.
-fn connection_lost(e: &sea_orm::sqlx::Error) -> bool {
-    use sea_orm::sqlx::Error;
-    match e {
-        Error::Io(_)
-        | Error::Tls(_)
-        | Error::Protocol(_)
-        | Error::PoolTimedOut
-        | Error::PoolClosed
-        | Error::WorkerCrashed => true,
-        // SQLSTATE class 08 (connection exception), 57P01..57P03 (admin or crash
-        // shutdown, cannot connect now), 53300 (too many connections).
-        Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")),
-        _ => false,
-    }
-}
-
 impl From<sea_orm::TransactionError<ApiError>> for ApiError {
     fn from(e: sea_orm::TransactionError<ApiError>) -> Self {
         match e {
@@ -193,7 +171,7 @@ impl From<sea_orm::TransactionError<ApiError>> for ApiError {
 
 impl From<fred::error::Error> for ApiError {
     fn from(e: fred::error::Error) -> Self {
-        Self::Unavailable(format!("redis: {e}"))
+        Self::Unavailable(failure("redis", e))
     }
 }
 
@@ -201,8 +179,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_code();
         match &self {
-            Self::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
-            Self::Unavailable(cause) => tracing::warn!(cause = %cause, "dependency unavailable"),
+            Self::Internal(cause) => tracing::error!(cause = %Chain(cause.as_ref()), "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(cause = %Chain(cause.as_ref()), "dependency unavailable"),
             _ => {}
         }
         let body = ErrorEnvelope {
@@ -260,55 +238,17 @@ impl ApiResponse for ApiError {
     }
 }
 
-/// Turns any error left on the route tree into the envelope.
-pub async fn catch_all(err: poem::Error) -> Response {
-    if err.is::<poem::error::NotFoundError>() {
-        return ApiError::NotFound.into_response();
-    }
-    if err.is::<poem::error::MethodNotAllowedError>() {
-        return ApiError::MethodNotAllowed.into_response();
-    }
-    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        return ApiError::field(e.name, e.reason.clone()).into_response();
-    }
-    if err.has_source() && err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::PayloadTooLarge(crate::body::MAX_BODY_BYTES).into_response();
-    }
-    if err.is_from_response() {
-        return err.into_response();
-    }
-    match err.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(crate::body::MAX_BODY_BYTES).into_response(),
-        StatusCode::NOT_FOUND => ApiError::NotFound.into_response(),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed.into_response(),
-        StatusCode::UNAUTHORIZED => ApiError::Unauthorized.into_response(),
-        s if s.is_client_error() => ApiError::field("request", err.to_string()).into_response(),
-        _ => ApiError::Internal(err.to_string()).into_response(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use sea_orm::{DbErr, RuntimeErr, sqlx};
-
-    use super::ApiError;
+    use super::{ApiError, Chain, failure};
 
     #[test]
-    fn a_nul_in_the_query_is_named() {
-        assert_eq!(super::nul_in_query("limit=5&email=a%00b"), Some("email".into()));
-        assert_eq!(super::nul_in_query("action%00=x"), Some("action".into()));
-        assert_eq!(super::nul_in_query("limit=5&email=a%2500"), None);
-    }
-
-    #[test]
-    fn a_lost_connection_is_unavailable_and_a_failed_statement_internal() {
-        let lost = DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Io(std::io::Error::other("reset")))));
-        assert!(matches!(ApiError::from(lost), ApiError::Unavailable(_)));
-        let pool = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::PoolTimedOut)));
-        assert!(matches!(ApiError::from(pool), ApiError::Unavailable(_)));
-        let failed = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::RowNotFound)));
-        assert!(matches!(ApiError::from(failed), ApiError::Internal(_)));
+    fn the_cause_is_kept_and_logged_with_its_chain_but_not_answered() {
+        let io = std::io::Error::other("connection reset");
+        let err = ApiError::Unavailable(failure("redis", io));
+        let logged = std::error::Error::source(&err).map(|cause| Chain(cause).to_string());
+        assert_eq!(logged.as_deref(), Some("redis: connection reset"));
+        assert_eq!(err.to_string(), "service temporarily unavailable");
+        assert_eq!(Chain(&err).to_string(), "service temporarily unavailable: redis: connection reset");
     }
 }

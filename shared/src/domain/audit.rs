@@ -1,13 +1,15 @@
-//! Audit log entries, written in the same transaction as the change they record.
+//! The one audit writer, for the API and the worker: entries are written in
+//! the same transaction as the change they record (pass the transaction).
 //!
 //! `context` holds ids and reasons only: never notes, passwords, tokens or emails.
 
-use mindwell_shared::{entities::audit_logs, now};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
-/// Records `action` by `actor`.
+use crate::{entities::audit_logs, now};
+
+/// Records `action` by `actor` (`None`: the system, e.g. the alert scanner).
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     actor: Option<Uuid>,

@@ -1,5 +1,9 @@
 //! The job queue: Redis through apalis-redis in production, a SQLite file through
 //! apalis-sqlite in the embedded default. Both carry the same [`Job`] payloads.
+//! [`redis_keys`] is the one reader of apalis-redis' key layout.
+
+pub mod redis_keys;
+pub mod retry;
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -7,7 +11,10 @@ use apalis::prelude::TaskSink;
 use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::{SqlitePool, SqliteStorage};
 
-use crate::{BootError, config, jobs::Job};
+use crate::{
+    BootError, config,
+    jobs::{ALL, Job},
+};
 
 /// How often a worker's queue connection sends a heartbeat; the in-flight jobs
 /// of a worker silent for [`MISSED_HEARTBEATS`] of these go to the others.
@@ -43,10 +50,10 @@ impl QueueConn {
     /// Connects to the configured queue; for SQLite, creates the file and its tables.
     pub async fn connect(backends: &config::Backends) -> Result<Self, BootError> {
         let backend = match &backends.queue {
-            config::Queue::Redis(url) => redis_connection(url)
+            config::Queue::Redis(url) => redis_connection(url.expose())
                 .await
                 .map(Backend::Redis)
-                .map_err(|e| BootError::Queue(format!("cannot reach Redis: {e}")))?,
+                .map_err(|e| BootError::queue("cannot reach Redis", e))?,
             config::Queue::Sqlite(path) => Backend::Sqlite(sqlite_pool(path).await?),
         };
         Ok(Self { backend, namespace: backends.namespace.as_str().into() })
@@ -54,19 +61,19 @@ impl QueueConn {
 
     /// The full queue name of job `J`: `<namespace>:<queue>`.
     pub fn queue_name<J: Job>(&self) -> String {
-        format!("{}:{}", self.namespace, J::QUEUE)
+        self.full_name(J::QUEUE)
     }
 
-    /// Every queue the workers serve: its job's queue name and its full name
-    /// (`<namespace>:<queue>`), the prefix of its apalis-redis keys.
-    pub fn queues(&self) -> [(&'static str, String); 4] {
-        use crate::jobs::{AnalyzeCheckin, GenerateSummary, Maintenance, ReanalyzeCheckin};
-        [
-            (AnalyzeCheckin::QUEUE, self.queue_name::<AnalyzeCheckin>()),
-            (GenerateSummary::QUEUE, self.queue_name::<GenerateSummary>()),
-            (Maintenance::QUEUE, self.queue_name::<Maintenance>()),
-            (ReanalyzeCheckin::QUEUE, self.queue_name::<ReanalyzeCheckin>()),
-        ]
+    /// The full name of queue `queue`: `<namespace>:<queue>`, the prefix of its
+    /// apalis-redis keys.
+    pub fn full_name(&self, queue: &str) -> String {
+        format!("{}:{queue}", self.namespace)
+    }
+
+    /// Every queue of the job list ([`crate::jobs::ALL`]): its name and its
+    /// apalis-redis keys.
+    pub fn queues(&self) -> impl Iterator<Item = (&'static str, redis_keys::QueueKeys)> + '_ {
+        ALL.iter().map(|k| (k.queue, redis_keys::QueueKeys::new(&self.full_name(k.queue))))
     }
 
     /// Configuration for the Redis storage of job `J`.
@@ -89,20 +96,18 @@ impl QueueConn {
     /// down a caller (a request storing a check-in) gives up quickly, and the
     /// job's row stays `queued` for the stale-job sweeper.
     pub async fn push<J: Job>(&self, job: J) -> Result<(), QueueError> {
-        tokio::time::timeout(PUSH_TIMEOUT, self.push_now(job))
-            .await
-            .map_err(|_| QueueError(format!("no answer from the queue within {PUSH_TIMEOUT:?}")))?
+        tokio::time::timeout(PUSH_TIMEOUT, self.push_now(job)).await.map_err(|_| QueueError::Timeout(PUSH_TIMEOUT))?
     }
 
     async fn push_now<J: Job>(&self, job: J) -> Result<(), QueueError> {
         match &self.backend {
             Backend::Redis(conn) => {
                 let mut storage = RedisStorage::<J>::new(conn.clone()).with_config(self.redis_config::<J>());
-                storage.push(job).await.map_err(|e| QueueError(e.to_string()))?;
+                storage.push(job).await.map_err(|e| QueueError::Push(Box::new(e)))?;
             }
             Backend::Sqlite(pool) => {
                 let mut storage = SqliteStorage::<J>::new(pool).with_config(self.sqlite_config::<J>());
-                storage.push(job).await.map_err(|e| QueueError(e.to_string()))?;
+                storage.push(job).await.map_err(|e| QueueError::Push(Box::new(e)))?;
             }
         }
         metrics::counter!("mindwell_jobs_enqueued_total", "job" => J::NAME).increment(1);
@@ -115,8 +120,12 @@ pub const PUSH_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A job could not be enqueued.
 #[derive(Debug, thiserror::Error)]
-#[error("enqueue failed: {0}")]
-pub struct QueueError(pub String);
+pub enum QueueError {
+    #[error("no answer from the queue within {0:?}")]
+    Timeout(Duration),
+    #[error("enqueue failed")]
+    Push(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
 
 /// The queue's Redis connection: it reconnects after an outage within a
 /// second of Redis being back (the default backoff grows to many seconds), and
@@ -131,14 +140,11 @@ async fn redis_connection(url: &str) -> Result<ConnectionManager, apalis_redis::
 
 async fn sqlite_pool(path: &Path) -> Result<SqlitePool, BootError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| BootError::Queue(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| BootError::queue(format!("cannot create {}", dir.display()), e))?;
     }
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    let pool = SqlitePool::connect(&url)
-        .await
-        .map_err(|e| BootError::Queue(format!("cannot open {}: {e}", path.display())))?;
-    SqliteStorage::setup(&pool)
-        .await
-        .map_err(|e| BootError::Queue(format!("cannot set up {}: {e}", path.display())))?;
+    let pool =
+        SqlitePool::connect(&url).await.map_err(|e| BootError::queue(format!("cannot open {}", path.display()), e))?;
+    SqliteStorage::setup(&pool).await.map_err(|e| BootError::queue(format!("cannot set up {}", path.display()), e))?;
     Ok(pool)
 }

@@ -1,4 +1,5 @@
-//! Short-lived shared state: auth rate-limit counters and token revocations.
+//! Short-lived shared state: auth rate-limit counters, token revocations and
+//! (in `dashboard_cache`) cached dashboards.
 //!
 //! In production it lives in Redis (through fred), shared by every API replica.
 //! In the embedded default (no `REDIS_URL`) it lives in this process, which is
@@ -12,13 +13,11 @@ use std::{
 
 use fred::{
     clients::Pool,
-    interfaces::{ClientLike, HashesInterface, KeysInterface},
+    interfaces::{ClientLike, KeysInterface},
     types::{Expiration, ExpireOptions},
 };
 
-use mindwell_shared::cache;
-
-use crate::error::ApiError;
+use crate::error::{ApiError, Cause, Chain, failure};
 
 /// Where the state lives.
 #[derive(Clone)]
@@ -69,14 +68,14 @@ pub fn or_fail_open<T>(
     }
 }
 
-fn fail_open(check: &'static str, cause: &str) {
+fn fail_open(check: &'static str, cause: &Cause) {
     static LAST_LOG: Mutex<Option<Instant>> = Mutex::new(None);
     metrics::counter!("mindwell_redis_fail_open_total", "check" => check).increment(1);
     if let Ok(mut last) = LAST_LOG.lock()
         && last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
     {
         *last = Some(Instant::now());
-        tracing::warn!(check, cause, "redis unavailable: check skipped");
+        tracing::warn!(check, cause = %Chain(cause.as_ref()), "redis unavailable: check skipped");
     }
 }
 
@@ -97,7 +96,15 @@ impl Kv {
     /// command timeout, while every connection is down and reconnecting.
     fn connected(pool: &Pool) -> Result<&fred::clients::Client, ApiError> {
         let client = pool.next_connected();
-        if client.is_connected() { Ok(client) } else { Err(ApiError::Unavailable("redis: not connected".into())) }
+        if client.is_connected() { Ok(client) } else { Err(ApiError::Unavailable(failure("redis", "not connected"))) }
+    }
+
+    /// The connected Redis client, or `None` for the in-process store.
+    pub(super) fn redis_client(&self) -> Result<Option<&fred::clients::Client>, ApiError> {
+        match &self.store {
+            Store::Redis(pool) => Self::connected(pool).map(Some),
+            Store::Memory(_) => Ok(None),
+        }
     }
 
     /// The deployment's namespace.
@@ -112,57 +119,6 @@ impl Kv {
             Store::Redis(pool) => Some(pool),
             Store::Memory(_) => None,
         }
-    }
-
-    /// A cached dashboard of `user` under `field`, if still current, and the
-    /// generation a freshly computed one must be stored under.
-    pub async fn dashboard_get(&self, user: uuid::Uuid, field: &str) -> Result<(Option<String>, u64), ApiError> {
-        let Store::Redis(pool) = &self.store else { return Ok((None, 0)) };
-        let key = cache::dashboard_key(&self.namespace, user);
-        let (value, generation): (Option<String>, Option<u64>) =
-            Self::connected(pool)?.hmget(key, vec![field.to_owned(), cache::GENERATION_FIELD.to_owned()]).await?;
-        let generation = generation.unwrap_or(0);
-        let current = value.and_then(|v| {
-            let (g, json) = v.split_once('|')?;
-            (g.parse::<u64>().ok() == Some(generation)).then(|| json.to_owned())
-        });
-        Ok((current, generation))
-    }
-
-    /// Stores a dashboard computed while `generation` was current.
-    pub async fn dashboard_put(
-        &self,
-        user: uuid::Uuid,
-        field: &str,
-        generation: u64,
-        json: &str,
-    ) -> Result<(), ApiError> {
-        let Store::Redis(pool) = &self.store else { return Ok(()) };
-        let key = cache::dashboard_key(&self.namespace, user);
-        let pipe = Self::connected(pool)?.pipeline();
-        let _: () = pipe.hset(&key, (field, format!("{generation}|{json}"))).await?;
-        let _: () = pipe.expire(&key, cache::TTL_SECS, None).await?;
-        let _: ((), ()) = pipe.all().await?;
-        Ok(())
-    }
-
-    /// Makes every cached dashboard of `user` stale: call after any write of
-    /// their data.
-    pub async fn dashboard_invalidate(&self, user: uuid::Uuid) -> Result<(), ApiError> {
-        let Store::Redis(pool) = &self.store else { return Ok(()) };
-        let key = cache::dashboard_key(&self.namespace, user);
-        let pipe = Self::connected(pool)?.pipeline();
-        let _: () = pipe.hincrby(&key, cache::GENERATION_FIELD, 1).await?;
-        let _: () = pipe.expire(&key, cache::TTL_SECS, None).await?;
-        let _: (i64, i64) = pipe.all().await?;
-        Ok(())
-    }
-
-    /// Drops every cached dashboard of `user` (on erasure).
-    pub async fn dashboard_forget(&self, user: uuid::Uuid) -> Result<(), ApiError> {
-        let Store::Redis(pool) = &self.store else { return Ok(()) };
-        let _: i64 = Self::connected(pool)?.del(cache::dashboard_key(&self.namespace, user)).await?;
-        Ok(())
     }
 
     /// Whether the state is shared through Redis.

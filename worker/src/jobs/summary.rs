@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, Utc};
 use mindwell_shared::{
+    domain::AnalysisStatus,
     entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, summaries},
     events,
     jobs::GenerateSummary,
@@ -17,7 +18,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTr
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::analyze::{JobContext, JobError, Outcome};
+use super::Perform;
+use crate::context::{Context, JobError, Outcome};
 
 /// Version of the summary method, recorded with each summary.
 pub const METHOD: &str = "summary-extractive@1.0.0";
@@ -65,9 +67,15 @@ fn sentences(notes: &[String]) -> Vec<String> {
         .collect()
 }
 
+impl Perform for GenerateSummary {
+    async fn perform(&self, ctx: &Context) -> Result<Outcome, JobError> {
+        run(self, ctx).await
+    }
+}
+
 /// Runs the job once.
 #[tracing::instrument(name = "generate_summary", skip_all, fields(user = %job.user_id, period = job.period.as_str(), start = %job.start))]
-pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, JobError> {
+async fn run(job: &GenerateSummary, ctx: &Context) -> Result<Outcome, JobError> {
     let db = &ctx.db;
     let exists = summaries::Entity::find()
         .filter(summaries::Column::UserId.eq(job.user_id))
@@ -99,7 +107,7 @@ pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, Job
         .select_only()
         .column(analyses::Column::Labels)
         .filter(analyses::Column::CheckinId.is_in(ids.clone()))
-        .filter(analyses::Column::Status.eq("completed"))
+        .filter(analyses::Column::Status.eq(AnalysisStatus::Completed))
         .into_tuple()
         .all(db)
         .await?;
@@ -201,7 +209,7 @@ pub async fn run(job: &GenerateSummary, ctx: &JobContext) -> Result<Outcome, Job
 }
 
 /// The (at most two) sentences closest on average to all the others.
-async fn representative(ctx: &JobContext, candidates: Vec<String>) -> Result<Vec<String>, JobError> {
+async fn representative(ctx: &Context, candidates: Vec<String>) -> Result<Vec<String>, JobError> {
     if candidates.len() <= 2 {
         return Ok(candidates);
     }
