@@ -4,32 +4,82 @@
 //! `--with-worker` also starts one `mindwell-worker` (the binary beside this
 //! one) as a child process: the embedded default's one-command set-up.
 //! `migrate` applies pending migrations and exits.
+//!
+//! The command line is parsed before anything else happens, so `--help` and
+//! usage errors need no configuration and print no log line.
 
+use clap::{Parser, Subcommand};
 use mindwell_api::config::ApiConfig;
+
+/// What `serve` reads besides the shared variables (`api/src/config.rs`).
+const SERVE_ENV: &str = concat!(
+    "Environment:\n",
+    mindwell_shared::shared_env_help!(),
+    "  MINDWELL_BIND                listen address [default: 127.0.0.1:8080]
+  MINDWELL_JWT_SECRET          HS256 key, at least 32 bytes [default: random per start, development only]
+  MINDWELL_ACCESS_TTL_SECS, MINDWELL_REFRESH_TTL_SECS
+                               token lifetimes [default: 900, 2592000]
+  MINDWELL_ADMIN_EMAIL, MINDWELL_ADMIN_PASSWORD
+                               bootstrap admin, created if missing
+  MINDWELL_RATE_AUTH_PER_EMAIL, MINDWELL_RATE_AUTH_PER_IP
+                               auth calls per minute [default: 10, 100]
+  MINDWELL_TRUST_PROXY         client IP from X-Forwarded-For [default: false]
+  MINDWELL_BCRYPT_COST         bcrypt cost [default: 12]
+  MINDWELL_DB_POOL             database connections [default: 16]
+  MINDWELL_COOKIE_SECURE       Secure flag on auth cookies [default: true]
+  MINDWELL_DASHBOARD_CACHE     cache dashboards in Redis [default: true]
+  MINDWELL_SHUTDOWN_DRAIN_MS   after SIGTERM, serve this long with readiness at 503 [default: 5000]"
+);
+
+/// What `migrate` reads.
+const MIGRATE_ENV: &str = concat!("Environment:\n", mindwell_shared::shared_env_help!());
+
+/// MindWell's HTTP API.
+#[derive(Debug, Parser)]
+#[command(name = "mindwell-api", version, args_conflicts_with_subcommands = true, after_help = SERVE_ENV)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    // `serve`'s flags, for `mindwell-api` with no command.
+    #[command(flatten)]
+    serve: Serve,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve HTTP (the default)
+    #[command(after_help = SERVE_ENV)]
+    Serve(Serve),
+    /// Apply pending migrations and exit
+    #[command(after_help = MIGRATE_ENV)]
+    Migrate,
+}
+
+#[derive(Debug, clap::Args)]
+struct Serve {
+    /// Also start one mindwell-worker (the binary beside this one) as a child process
+    #[arg(long)]
+    with_worker: bool,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     let _telemetry =
         mindwell_shared::telemetry::init("mindwell-api", "info,sqlx=warn,sea_orm=warn,fred=warn,apalis=warn")
             .map_err(anyhow::Error::msg)?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    if args.as_slice() == ["migrate"] {
-        let backends = mindwell_shared::config::Backends::from_env()?;
-        let db = mindwell_shared::db::connect(&backends.database, 2).await?;
-        mindwell_api::migrate(&db).await?;
-        tracing::info!("migrations applied");
-        return Ok(());
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Migrate => migrate().await,
+        Command::Serve(Serve { with_worker }) => serve(ApiConfig::from_env()?, with_worker).await,
     }
-    let config = ApiConfig::from_env()?;
-    match args.as_slice() {
-        [] | ["serve"] => serve(config, false).await,
-        ["--with-worker"] | ["serve", "--with-worker"] => serve(config, true).await,
-        _ => {
-            eprintln!("usage: mindwell-api [serve [--with-worker] | migrate]");
-            std::process::exit(2);
-        }
-    }
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    let backends = mindwell_shared::config::Backends::from_env()?;
+    let db = mindwell_shared::db::connect(&backends.database, 2).await?;
+    mindwell_api::migrate(&db).await?;
+    tracing::info!("migrations applied");
+    Ok(())
 }
 
 async fn serve(config: ApiConfig, with_worker: bool) -> anyhow::Result<()> {

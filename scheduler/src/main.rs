@@ -5,9 +5,14 @@
 //! enqueues one pass of summaries now and exits when they are written, with a
 //! progress bar on a terminal; it exits non-zero if they are not done within
 //! `MINDWELL_RUN_ONCE_TIMEOUT_SECS` (default 600).
+//!
+//! The command line is parsed before anything else happens, so `--help` and
+//! usage errors need no configuration and print no log line.
 
 use std::{io::IsTerminal, time::Duration};
 
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mindwell_scheduler::{Scheduler, SchedulerConfig, enqueue_summaries};
 use mindwell_shared::{
@@ -17,58 +22,98 @@ use mindwell_shared::{
     queue::QueueConn,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use uuid::Uuid;
 
-const USAGE: &str = "usage: mindwell-scheduler [run] | run-once daily|weekly [--date YYYY-MM-DD] [--user ID]";
+/// What `run` reads (`scheduler/src/lib.rs`).
+const RUN_ENV: &str = concat!(
+    "Environment:\n",
+    mindwell_shared::shared_env_help!(),
+    "  MINDWELL_SCHEDULER_TICK_SECS
+                               how often the leader looks for due work; the lease lasts three ticks [default: 30]
+  MINDWELL_METRICS_ADDR        serve /metrics, /health, /health/ready here [default: off]"
+);
+
+/// What `run-once` reads.
+const RUN_ONCE_ENV: &str = concat!(
+    "Environment:\n",
+    mindwell_shared::shared_env_help!(),
+    "  MINDWELL_RUN_ONCE_TIMEOUT_SECS
+                               give up (exit 1) when the summaries are not written by then [default: 600]"
+);
+
+/// Enqueues MindWell's time-based jobs for the worker fleet: summaries by each
+/// user's local day, the alert scanner, the stale-analysis sweeper and
+/// retention clean-up.
+#[derive(Debug, Parser)]
+#[command(name = "mindwell-scheduler", version, after_help = RUN_ENV)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Tick until SIGTERM; one leader among the replicas enqueues (the default)
+    #[command(after_help = RUN_ENV)]
+    Run,
+    /// Enqueue one pass of summaries now and exit when they are written (workers must run)
+    #[command(subcommand, after_help = RUN_ONCE_ENV)]
+    RunOnce(Pass),
+}
+
+/// Which summaries `run-once` writes.
+#[derive(Debug, Subcommand)]
+enum Pass {
+    /// Daily summaries
+    #[command(after_help = RUN_ONCE_ENV)]
+    Daily(PassArgs),
+    /// Weekly summaries
+    #[command(after_help = RUN_ONCE_ENV)]
+    Weekly(PassArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PassArgs {
+    /// The period's first day [default: the period due now in each user's zone]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<NaiveDate>,
+    /// Only this user [default: every user with data]
+    #[arg(long, value_name = "ID")]
+    user: Option<Uuid>,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     let _telemetry = mindwell_shared::telemetry::init("mindwell-scheduler", "info,sqlx=warn,fred=warn")
         .map_err(anyhow::Error::msg)?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let config = SchedulerConfig::from_env()?;
-    match args.first().map(String::as_str) {
-        None | Some("run") => {
-            let scheduler = Scheduler::connect(&config).await?;
-            tracing::info!(id = %scheduler.id, "scheduler starting");
-            if let Some(addr) = config.metrics_addr {
-                let (stop, until) = tokio::sync::oneshot::channel::<()>();
-                let (local, server) = mindwell_shared::telemetry::bind(addr, scheduler.ready_check(), async move {
-                    let _ = until.await;
-                })
-                .await?;
-                tracing::info!(addr = %local, "serving /metrics and /health");
-                tokio::spawn(server);
-                let result = scheduler.run(mindwell_shared::time::shutdown_signal()).await;
-                let _ = stop.send(());
-                return result;
-            }
-            scheduler.run(mindwell_shared::time::shutdown_signal()).await
-        }
-        Some("run-once") => run_once(&config, &args[1..]).await,
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(&config).await,
+        Command::RunOnce(Pass::Daily(args)) => run_once(&config, Period::Daily, args).await,
+        Command::RunOnce(Pass::Weekly(args)) => run_once(&config, Period::Weekly, args).await,
     }
 }
 
-async fn run_once(config: &SchedulerConfig, args: &[String]) -> anyhow::Result<()> {
-    let period = match args.first().map(String::as_str) {
-        Some("daily") => Period::Daily,
-        Some("weekly") => Period::Weekly,
-        _ => anyhow::bail!("{USAGE}"),
-    };
-    let mut date = None;
-    let mut user = None;
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        let value = rest.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value\n{USAGE}"))?;
-        match flag.as_str() {
-            "--date" => date = Some(value.parse().map_err(|_| anyhow::anyhow!("--date {value}: use YYYY-MM-DD"))?),
-            "--user" => user = Some(value.parse().map_err(|_| anyhow::anyhow!("--user {value}: not a UUID"))?),
-            _ => anyhow::bail!("unknown option {flag}\n{USAGE}"),
-        }
+async fn run(config: &SchedulerConfig) -> anyhow::Result<()> {
+    let scheduler = Scheduler::connect(config).await?;
+    tracing::info!(id = %scheduler.id, "scheduler starting");
+    if let Some(addr) = config.metrics_addr {
+        let (stop, until) = tokio::sync::oneshot::channel::<()>();
+        let (local, server) = mindwell_shared::telemetry::bind(addr, scheduler.ready_check(), async move {
+            let _ = until.await;
+        })
+        .await?;
+        tracing::info!(addr = %local, "serving /metrics and /health");
+        tokio::spawn(server);
+        let result = scheduler.run(mindwell_shared::time::shutdown_signal()).await;
+        let _ = stop.send(());
+        return result;
     }
+    scheduler.run(mindwell_shared::time::shutdown_signal()).await
+}
+
+async fn run_once(config: &SchedulerConfig, period: Period, PassArgs { date, user }: PassArgs) -> anyhow::Result<()> {
     let db = mindwell_shared::db::connect(&config.backends.database, 2).await?;
     let queue = QueueConn::connect(&config.backends).await?;
     let jobs = enqueue_summaries(&db, &queue, period, date, user).await?;
