@@ -124,6 +124,8 @@ async fn serve<J: Perform>(loops: &Loops, name: String, mut stop: watch::Receive
     let concurrency = loops.concurrency.of(J::LANE);
     let poll = if J::AWAITED { loops.poll } else { (loops.poll * 5).max(Duration::from_millis(100)) };
     let ctx = loops.ctx.clone();
+    // The two arms differ only in the storage's type: apalis' builder is
+    // generic over it with bounds longer than the repetition they would save.
     match loops.queue.backend.clone() {
         Backend::Redis(conn) => {
             let config = loops.queue.redis_config::<J>().batch_size(concurrency);
