@@ -13,12 +13,14 @@ use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
 };
+use std::collections::HashMap;
+
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    access,
+    access::{self, View},
     auth::guard::{Auth, AuthUser},
     body::{Body, Fields, FromJson, Reply, ok},
     error::ApiError,
@@ -91,17 +93,29 @@ fn allowed(from: &str, to: &str) -> bool {
     matches!((from.parse::<AlertStatus>(), to.parse()), (Ok(from), Ok(to)) if from.may_become(to))
 }
 
-/// The users whose alerts `caller` sees: `None` for everyone (admin).
-async fn visible_users(state: &AppState, caller: &AuthUser) -> Result<Option<Vec<Uuid>>, ApiError> {
+/// The users whose alerts `caller` sees, each with the caller's view of them:
+/// `None` for everyone, fully (admin). A coach sees the alerts of users whose
+/// consents give numbers (`trends` or `insights`), their own, and nobody else's.
+async fn visible_users(state: &AppState, caller: &AuthUser) -> Result<Option<HashMap<Uuid, View>>, ApiError> {
     Ok(match caller.role {
         Role::Admin => None,
         Role::Coach => {
-            let mut users = access::consenting_users(state, caller.id).await?;
-            users.push(caller.id);
+            let mut users = access::coach_views(state, caller.id).await?;
+            users.retain(|_, v| v.numbers);
+            users.insert(caller.id, View::FULL);
             Some(users)
         }
-        Role::User => Some(vec![caller.id]),
+        Role::User => Some(HashMap::from([(caller.id, View::FULL)])),
     })
+}
+
+/// `alert` as `users` shows it (see [`visible_users`]).
+fn shown(users: Option<&HashMap<Uuid, View>>, alert: alerts::Model) -> alerts::Model {
+    match users {
+        None => alert,
+        // A user missing from the map is never fetched; redact all the same.
+        Some(users) => users.get(&alert.user_id).copied().unwrap_or(View::of_scopes(&[])).alert(alert),
+    }
 }
 
 /// The alert endpoints.
@@ -130,12 +144,14 @@ impl AlertsApi {
                 Err(_) => return Err(ApiError::field("status", "must be open, acknowledged or closed")),
             },
         }
-        if let Some(users) = visible_users(&state, &auth.0).await? {
-            query = query.filter(alerts::Column::UserId.is_in(users));
+        let users = visible_users(&state, &auth.0).await?;
+        if let Some(users) = &users {
+            query = query.filter(alerts::Column::UserId.is_in(users.keys().copied()));
         }
         let rows = paging::newest_first(query, alerts::Column::CreatedAt, alerts::Column::Id, cursor, limit)
             .all(&state.db)
             .await?;
+        let rows: Vec<alerts::Model> = rows.into_iter().map(|a| shown(users.as_ref(), a)).collect();
         Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.created_at, id: r.id })))
     }
 
@@ -153,9 +169,10 @@ impl AlertsApi {
         let to = body.value.status;
         let txn = state.db.begin().await?;
         let current = alerts::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound)?;
-        let visible = match visible_users(&state, &auth.0).await? {
+        let users = visible_users(&state, &auth.0).await?;
+        let visible = match &users {
             None => true,
-            Some(users) => users.contains(&current.user_id),
+            Some(users) => users.contains_key(&current.user_id),
         };
         if !visible {
             return Err(ApiError::NotFound);
@@ -184,7 +201,7 @@ impl AlertsApi {
         .await?;
         txn.commit().await?;
         crate::infra::dashboard_cache::invalidate(&state.kv, current.user_id).await;
-        Ok(ok(alerts::Model { status: to, updated_at: at, ..current }.into()))
+        Ok(ok(shown(users.as_ref(), alerts::Model { status: to, updated_at: at, ..current }).into()))
     }
 }
 

@@ -2,10 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use mindwell_shared::{
-    domain::ConsentScope,
-    entities::{consents, users},
-};
+use mindwell_shared::entities::{consents, users};
 use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
@@ -101,7 +98,8 @@ impl CoachApi {
     }
 
     /// A consenting user's dashboard: needs an active `trends` or `insights`
-    /// consent (403 otherwise); `recent_insights` only with `insights`.
+    /// consent (403 otherwise); `recent_insights`, the latest summary's quotes
+    /// and what the notes made only with `insights`.
     #[oai(path = "/users/:user_id/dashboard", method = "get")]
     async fn dashboard(
         &self,
@@ -113,11 +111,11 @@ impl CoachApi {
         auth.0.require_coach()?;
         let user = path_id(&user_id.0).map_err(|_| ApiError::Forbidden)?;
         let days = paging::range_days(range.0.as_deref())?;
-        let scopes = access::active_scopes(&state, auth.0.id, user).await?;
-        if scopes.is_empty() {
+        // `assessments` alone opens only the assessment routes.
+        let view = access::View::of_scopes(&access::active_scopes(&state, auth.0.id, user).await?);
+        if !view.numbers {
             return Err(ApiError::Forbidden);
         }
-        let with_insights = scopes.contains(&ConsentScope::Insights);
-        Ok(RawReply::new(dashboard::cached(&state, user, days, with_insights).await?))
+        Ok(RawReply::new(dashboard::cached(&state, user, days, view).await?))
     }
 }

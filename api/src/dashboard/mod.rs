@@ -16,6 +16,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
+    access::View,
     auth::guard::Auth,
     body::RawReply,
     error::ApiError,
@@ -100,9 +101,10 @@ fn mean(sum: f64, n: usize) -> f64 {
     round2(sum / n as f64)
 }
 
-/// Builds `user`'s dashboard over the last `days` local days; the insights
-/// list stays empty unless `with_insights`.
-pub async fn build(state: &AppState, user: Uuid, days: u32, with_insights: bool) -> Result<Dashboard, ApiError> {
+/// Builds `user`'s dashboard over the last `days` local days as `view` shows
+/// it: the insights list stays empty and the latest summary carries no word of
+/// the notes unless `view.notes`.
+pub async fn build(state: &AppState, user: Uuid, days: u32, view: View) -> Result<Dashboard, ApiError> {
     let tz = mindwell_shared::time::user_tz(&state.db, user).await?;
     let at = now();
     let start = paging::range_start(tz, days, at);
@@ -136,7 +138,7 @@ pub async fn build(state: &AppState, user: Uuid, days: u32, with_insights: bool)
         .filter(alerts::Column::Status.eq(AlertStatus::Open))
         .count(&state.db);
     let insights_q = async {
-        if !with_insights {
+        if !view.notes {
             return Ok(Vec::new());
         }
         analyses::Entity::find()
@@ -152,7 +154,7 @@ pub async fn build(state: &AppState, user: Uuid, days: u32, with_insights: bool)
         async { Ok(labels_q.await?) },
         async { Ok(alerts_q.await?) },
         async { Ok(insights_q.await?) },
-        summaries::latest(state, user)
+        summaries::latest(state, user, view)
     )?;
 
     let mut per_day: BTreeMap<NaiveDate, (f64, f64, usize)> = BTreeMap::new();
@@ -228,16 +230,16 @@ impl DashboardApi {
         range: Query<Option<String>>,
     ) -> Result<RawReply<Dashboard>, ApiError> {
         let days = paging::range_days(range.0.as_deref())?;
-        Ok(RawReply::new(cached(&state, auth.0.id, days, true).await?))
+        Ok(RawReply::new(cached(&state, auth.0.id, days, View::FULL).await?))
     }
 }
 
 /// [`build`] behind the per-user cache, as the JSON of the dashboard: a hit is
 /// served as stored, without parsing.
-pub async fn cached(state: &AppState, user: Uuid, days: u32, with_insights: bool) -> Result<String, ApiError> {
-    let compute = async {
-        Ok(build(state, user, days, with_insights).await?.to_json().map(|v| v.to_string()).unwrap_or_default())
-    };
-    let field = format!("{days}:{with_insights}");
+pub async fn cached(state: &AppState, user: Uuid, days: u32, view: View) -> Result<String, ApiError> {
+    let compute =
+        async { Ok(build(state, user, days, view).await?.to_json().map(|v| v.to_string()).unwrap_or_default()) };
+    // One entry per view: a `trends` view never reads a cached `insights` one.
+    let field = format!("{days}:{}", view.notes);
     dashboard_cache::cached(&state.kv, state.config.dashboard_cache, user, &field, compute).await
 }

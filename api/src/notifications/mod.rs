@@ -19,8 +19,9 @@ use sea_orm::EntityTrait;
 use tokio::sync::broadcast;
 
 use crate::{
+    access,
     alerts::Alert,
-    auth::guard::{self, Auth},
+    auth::guard::{self, Auth, AuthUser},
     error::ApiError,
     insights::Insight,
     state::AppState,
@@ -45,18 +46,29 @@ pub struct Notification {
     pub data: serde_json::Value,
 }
 
-/// Reads the record an event names, if it still exists.
-async fn load(state: &AppState, event: &Event) -> Option<Notification> {
+/// Reads the record an event names, if it still exists, as `caller` may see
+/// it (an escalated alert reaches the user's coaches: their consent's scopes
+/// decide what of it they get, as on every other route).
+async fn load(state: &AppState, caller: &AuthUser, event: &Event) -> Option<Notification> {
     use poem_openapi::types::ToJSON;
+    let view = |owner| async move { access::view_of(state, caller, owner).await.ok().flatten() };
     let data = match event.kind.as_str() {
         events::INSIGHT_COMPLETED => {
-            analyses::Entity::find_by_id(event.id).one(&state.db).await.ok()??.pipe(Insight::from).to_json()
+            let insight = analyses::Entity::find_by_id(event.id).one(&state.db).await.ok()??;
+            if !view(insight.user_id).await?.notes {
+                return None;
+            }
+            insight.pipe(Insight::from).to_json()
         }
         events::ALERT_CREATED => {
-            alerts::Entity::find_by_id(event.id).one(&state.db).await.ok()??.pipe(Alert::from).to_json()
+            let alert = alerts::Entity::find_by_id(event.id).one(&state.db).await.ok()??;
+            let view = view(alert.user_id).await.filter(|v| v.numbers)?;
+            view.alert(alert).pipe(Alert::from).to_json()
         }
         events::SUMMARY_CREATED => {
-            summaries::Entity::find_by_id(event.id).one(&state.db).await.ok()??.pipe(Summary::from).to_json()
+            let summary = summaries::Entity::find_by_id(event.id).one(&state.db).await.ok()??;
+            let view = view(summary.user_id).await.filter(|v| v.numbers)?;
+            crate::summaries::for_view(summary, view).pipe(Summary::from).to_json()
         }
         _ => None,
     }?;
@@ -92,6 +104,7 @@ impl NotificationsApi {
         let token = guard::presented_token(req).ok_or(ApiError::Unauthorized)?;
         let state = state.clone();
         let user = auth.0.id;
+        let caller = auth.0.clone();
         let mut rx = state.hub.subscribe();
         let stream = async_stream(move |yielder| async move {
             let mut recheck = tokio::time::interval(RECHECK);
@@ -100,7 +113,7 @@ impl NotificationsApi {
                 tokio::select! {
                     received = rx.recv() => match received {
                         Ok(event) if event.user_id == user => {
-                            if let Some(n) = load(&state, &event).await && yielder.send(n).await.is_err() {
+                            if let Some(n) = load(&state, &caller, &event).await && yielder.send(n).await.is_err() {
                                 return;
                             }
                         }

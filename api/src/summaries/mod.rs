@@ -1,11 +1,12 @@
 //! `/api/v1/summaries`: daily and weekly summaries, newest first.
 
-use mindwell_shared::entities::summaries;
+use mindwell_shared::{domain::summary, entities::summaries, jobs::Period};
 use poem_openapi::{Object, OpenApi, Tags, param::Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{
+    access::View,
     auth::guard::Auth,
     body::{Reply, ok},
     error::ApiError,
@@ -52,15 +53,28 @@ impl From<summaries::Model> for Summary {
     }
 }
 
-/// The newest summary of `user`, if any.
-pub async fn latest(state: &AppState, user: Uuid) -> Result<Option<Summary>, ApiError> {
+/// `s` as `view` shows it: without `notes` (a `trends`-only coach), the text
+/// is the template part alone — no quotes, nothing the notes made — and the
+/// metrics keep only the numbers.
+pub fn for_view(s: summaries::Model, view: View) -> summaries::Model {
+    if view.notes {
+        return s;
+    }
+    let metrics = summary::for_numbers_only(&s.metrics);
+    let period = if s.period == Period::Weekly.as_str() { Period::Weekly } else { Period::Daily };
+    let text = summary::render(period, s.period_start, &metrics, summary::Words::default());
+    summaries::Model { summary: text, metrics, ..s }
+}
+
+/// The newest summary of `user`, if any, as `view` shows it.
+pub async fn latest(state: &AppState, user: Uuid, view: View) -> Result<Option<Summary>, ApiError> {
     Ok(summaries::Entity::find()
         .filter(summaries::Column::UserId.eq(user))
         .order_by_desc(summaries::Column::PeriodStart)
         .order_by_desc(summaries::Column::CreatedAt)
         .one(&state.db)
         .await?
-        .map(Into::into))
+        .map(|s| for_view(s, view).into()))
 }
 
 /// The summary endpoints.

@@ -101,6 +101,14 @@ string_enum!(
     }
 );
 
+impl AlertType {
+    /// Whether the alert is made from the notes or a model over them: its
+    /// payload then needs the `insights` scope.
+    pub const fn from_notes(self) -> bool {
+        matches!(self, Self::CrisisLanguage | Self::HighStress)
+    }
+}
+
 string_enum!(
     /// How urgent an alert is.
     Severity, "severity" {
@@ -145,6 +153,8 @@ string_enum!(
         Trends = "trends",
         /// Analyses of the notes and the alerts made from them.
         Insights = "insights",
+        /// Questionnaire results and assignments.
+        Assessments = "assessments",
     }
 );
 

@@ -1,12 +1,13 @@
 //! Behaviour on the domain, beside the generated entities (`crate::entities`),
 //! in loco's shape: the closed sets as enums ([`kinds`]), the analysis
-//! lifecycle ([`analysis`]), the audit writer ([`audit`]) and settings
-//! defaults ([`settings`]). The API, the worker and the scheduler call these;
+//! lifecycle ([`analysis`]), the audit writer ([`audit`]), settings defaults
+//! ([`settings`]) and the summary template ([`summary`]). The API, the worker and the scheduler call these;
 //! no status, role, scope or alert string is written anywhere else.
 
 pub mod analysis;
 pub mod audit;
 pub mod kinds;
 pub mod settings;
+pub mod summary;
 
 pub use kinds::{AlertStatus, AlertType, AnalysisStatus, ConsentScope, Role, RunPurpose, Severity, UnknownValue};

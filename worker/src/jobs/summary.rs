@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, Utc};
 use mindwell_shared::{
-    domain::AnalysisStatus,
+    domain::{
+        AnalysisStatus,
+        summary::{self, SLEEP_TARGET_HOURS, Words},
+    },
     entities::{ai_analysis_results as analyses, alerts, daily_checkins as checkins, summaries},
     events,
     jobs::GenerateSummary,
@@ -19,12 +22,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Perform;
-use crate::context::{Context, JobError, Outcome};
+use crate::{
+    context::{Context, JobError, Outcome},
+    crisis,
+};
 
 /// Version of the summary method, recorded with each summary.
 pub const METHOD: &str = "summary-extractive@1.0.0";
-/// Sleep each night is measured against, for the sleep debt.
-const SLEEP_TARGET_HOURS: f64 = 8.0;
 /// At most this many sentences are embedded per summary.
 const MAX_SENTENCES: usize = 64;
 
@@ -173,9 +177,14 @@ async fn run(job: &GenerateSummary, ctx: &Context) -> Result<Outcome, JobError> 
     });
 
     let notes: Vec<String> = rows.iter().map(|r| r.notes.clone()).collect();
-    let candidates = sentences(&notes);
+    // A sentence the crisis detector flags is never quoted back, to anyone:
+    // the text says a hard moment was noted and where help is instead.
+    let candidates: Vec<String> = sentences(&notes).into_iter().filter(|s| crisis::detect(s).is_empty()).collect();
+    let crisis_noted = notes.iter().any(|n| !crisis::detect(n).is_empty());
     let quotes = if candidates.is_empty() { Vec::new() } else { representative(ctx, candidates).await? };
-    let text = render(job, &now_s, sleep_debt, top_emotion.as_deref(), &metrics, &quotes);
+    let words =
+        Words { quotes: &quotes, crisis_resources: crisis_noted.then_some(ctx.rules.crisis_resources.as_str()) };
+    let text = summary::render(job.period, job.start, &metrics, words);
 
     let id = Uuid::now_v7();
     let inserted = summaries::Entity::insert(summaries::ActiveModel {
@@ -220,43 +229,6 @@ async fn representative(ctx: &Context, candidates: Vec<String>) -> Result<Vec<St
     let mut picked: Vec<usize> = scored.iter().take(2).map(|(i, _)| *i).collect();
     picked.sort_unstable();
     Ok(picked.into_iter().map(|i| candidates[i].clone()).collect())
-}
-
-fn render(
-    job: &GenerateSummary,
-    s: &Stats,
-    sleep_debt: f64,
-    top_emotion: Option<&str>,
-    metrics: &Value,
-    quotes: &[String],
-) -> String {
-    let what = match job.period {
-        mindwell_shared::jobs::Period::Daily => format!("On {}", job.start),
-        mindwell_shared::jobs::Period::Weekly => format!("The week of {}", job.start),
-    };
-    let plural = if s.count == 1 { "" } else { "s" };
-    let mut text = format!(
-        "{what}: {} check-in{plural}, mood averaging {:.1}/10 and {:.1} h of sleep",
-        s.count,
-        Stats::avg(&s.mood).unwrap_or(0.0),
-        Stats::avg(&s.sleep).unwrap_or(0.0)
-    );
-    if sleep_debt >= 1.0 {
-        text.push_str(&format!(" ({sleep_debt:.1} h short of {SLEEP_TARGET_HOURS:.0} h a night)"));
-    }
-    text.push('.');
-    if let Some(change) = metrics["change"]["mood_avg"].as_f64().filter(|c| c.abs() >= 0.5) {
-        let dir = if change > 0.0 { "up" } else { "down" };
-        text.push_str(&format!(" Mood is {dir} {:.1} on the period before.", change.abs()));
-    }
-    if let Some(e) = top_emotion {
-        text.push_str(&format!(" The strongest feeling in your notes: {e}."));
-    }
-    if !quotes.is_empty() {
-        let q: Vec<String> = quotes.iter().map(|q| format!("“{q}”")).collect();
-        text.push_str(&format!(" In your words: {}.", q.join(" ")));
-    }
-    text
 }
 
 #[cfg(test)]
