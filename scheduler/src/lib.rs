@@ -162,10 +162,10 @@ impl Scheduler {
             match self.lead().await {
                 Ok(true) => match self.tick(Utc::now()).await {
                     Ok(n) => tracing::info!(enqueued = n, "tick"),
-                    Err(e) => tracing::error!(error = %e, "tick failed"),
+                    Err(e) => tracing::error!(error = format!("{e:#}"), "tick failed"),
                 },
                 Ok(false) => tracing::debug!("another replica leads"),
-                Err(e) => tracing::warn!(error = %e, "lease unavailable"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "lease unavailable"),
             }
         }
         // Hand the lease over at once.

@@ -1,5 +1,8 @@
 # Shared helpers of the load, soak and fault scripts (sourced, not run).
 #
+# Just over 300 lines: every step the load, fault and soak scripts share
+# (build, database, Redis namespace, start and stop of each binary), in one place.
+#
 # Every script runs its own release API and workers on a fresh PostgreSQL
 # database and a Redis namespace of its own, logs under $MW_OUT (default
 # target/load/<script>-<time>/), and stops what it started on exit.

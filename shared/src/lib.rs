@@ -39,6 +39,13 @@ pub enum BootError {
     },
     #[error("redis")]
     Redis(#[from] fred::error::Error),
+    /// A setting's value could not be used; `source` says why.
+    #[error("{name} is not valid")]
+    Invalid {
+        name: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{what}")]
     Io {
         what: String,
@@ -48,22 +55,62 @@ pub enum BootError {
 }
 
 impl BootError {
+    /// Setting `name` is not valid, because of `source`.
+    pub fn invalid(name: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Invalid { name, source: Box::new(source) }
+    }
+
     /// The queue failed at `what`, because of `source`.
     pub fn queue(what: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Queue { what: what.into(), source: Box::new(source) }
     }
 }
 
-/// `error: cause: cause's cause: …`, for logging an error once with its whole chain.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        cause = e.source();
+/// Writes an error and its sources on one line, `a: b: c` (zero2prod's
+/// `error_chain_fmt`), for logging an error once with its whole chain; a
+/// source whose text its parent already shows (sea-orm's and many others'
+/// `Display` include their source) is skipped.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            shown = text;
+            next = e.source();
+        }
+        Ok(())
     }
-    out
+}
+
+/// [`Chain`] as a `String`: what a job stores as its error.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    Chain(error).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database")]
+    struct Top(#[source] sea_orm::DbErr);
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        let inner = sea_orm::DbErr::Custom("disk full".into());
+        let err = Top(sea_orm::DbErr::Query(sea_orm::RuntimeErr::Internal(inner.to_string())));
+        assert_eq!(error_chain(&err), "database: Query Error: Custom Error: disk full");
+        let io = std::io::Error::other("no answer");
+        let boot = BootError::Io { what: "cannot create .data".into(), source: io };
+        assert_eq!(error_chain(&boot), "cannot create .data: no answer");
+    }
 }
 
 /// Now, in UTC, truncated to microseconds: the precision PostgreSQL keeps, so a

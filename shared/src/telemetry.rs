@@ -26,7 +26,7 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 #[derive(Debug, Clone, Default)]
 pub struct Exporters {
     /// `SENTRY_DSN`.
-    pub sentry_dsn: Option<String>,
+    pub sentry_dsn: Option<crate::secret::Secret>,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL.
     pub otlp_endpoint: Option<String>,
     /// `MINDWELL_ENV`, as Sentry's environment.
@@ -37,7 +37,7 @@ impl Exporters {
     /// Reads `SENTRY_DSN`, `OTEL_EXPORTER_OTLP_ENDPOINT` and `MINDWELL_ENV`.
     pub fn from_env() -> Self {
         Self {
-            sentry_dsn: crate::config::var("SENTRY_DSN"),
+            sentry_dsn: crate::config::var("SENTRY_DSN").map(Into::into),
             otlp_endpoint: crate::config::var("OTEL_EXPORTER_OTLP_ENDPOINT"),
             environment: crate::config::var("MINDWELL_ENV").unwrap_or_else(|| "development".into()),
         }
@@ -87,7 +87,7 @@ pub fn subscriber(
         layer::SubscriberExt,
     };
 
-    let sentry = exporters.sentry_dsn.as_deref().map(|dsn| {
+    let sentry = exporters.sentry_dsn.as_ref().map(|dsn| dsn.expose()).map(|dsn| {
         let mut options = sentry::ClientOptions::default();
         options.release = Some(format!("{service}@{}", env!("CARGO_PKG_VERSION")).into());
         options.environment = Some(exporters.environment.clone().into());

@@ -251,7 +251,7 @@ async fn errors_reach_sentry_and_spans_reach_an_otlp_collector_when_configured()
     use mindwell_shared::telemetry::{Exporters, subscriber};
     let (addr, got) = receiver().await;
     let exporters = Exporters {
-        sentry_dsn: Some(format!("http://publickey@{addr}/42")),
+        sentry_dsn: Some(format!("http://publickey@{addr}/42").into()),
         otlp_endpoint: Some(format!("http://{addr}")),
         environment: "test".into(),
     };

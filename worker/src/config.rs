@@ -99,6 +99,11 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     pub fn from_env() -> Result<Self, BootError> {
+        if var("MINDWELL_JOB_MAX_ATTEMPTS").is_some() {
+            tracing::warn!(
+                "MINDWELL_JOB_MAX_ATTEMPTS is no longer read: each job declares its own attempts (5 for analyses)"
+            );
+        }
         let defaults = AlertRules::default();
         Ok(Self {
             backends: Backends::from_env()?,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
-use mindwell_shared::entities::users;
+use mindwell_shared::{BootError, entities::users};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
@@ -28,13 +28,11 @@ pub struct Smtp {
 impl Smtp {
     /// `url`: `smtp://host:port` (plain, for a relay on the same network),
     /// `smtp://user:pass@host?tls=required`, or `smtps://…`; `from`: the sender.
-    pub fn new(url: &str, from: &str) -> Result<Self, mindwell_shared::BootError> {
+    pub fn new(url: &str, from: &str) -> Result<Self, BootError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| mindwell_shared::BootError::Config(format!("MINDWELL_SMTP_URL is not valid: {e}")))?
+            .map_err(|e| BootError::invalid("MINDWELL_SMTP_URL", e))?
             .build();
-        let from = from
-            .parse()
-            .map_err(|e| mindwell_shared::BootError::Config(format!("MINDWELL_SMTP_FROM is not valid: {e}")))?;
+        let from = from.parse().map_err(|e| BootError::invalid("MINDWELL_SMTP_FROM", e))?;
         Ok(Self { transport, from })
     }
 }

@@ -163,11 +163,11 @@ async fn handle<J: Perform>(job: J, ctx: Data<SharedContext>, attempt: Attempt) 
     // The queue keeps the text as the job's last error: the whole chain.
     let text = error_chain(&err);
     if attempts < J::MAX_ATTEMPTS {
-        tracing::warn!(job = J::NAME, attempts, error = %text, "job failed; will retry");
+        tracing::warn!(job = J::NAME, ids = %job.audit_ids(), attempts, error = %text, "job failed; will retry");
         after_failure::<J>(false);
         return Err(text.into());
     }
-    tracing::error!(job = J::NAME, attempts, error = %text, "job dead");
+    tracing::error!(job = J::NAME, ids = %job.audit_ids(), attempts, error = %text, "job dead");
     job.on_dead(&ctx, &err).await;
     after_failure::<J>(true);
     Err(AbortError::new(std::io::Error::other(text)).into())

@@ -5,7 +5,7 @@ mod domain;
 use mindwell_shared::{
     domain::{AnalysisStatus, analysis},
     entities::{ai_analysis_results as analyses, daily_checkins as checkins},
-    jobs::AnalyzeCheckin,
+    jobs::{AnalyzeCheckin, Job},
     now,
 };
 use poem::Request;
@@ -240,9 +240,9 @@ impl CheckinsApi {
         // answers, and the stale sweeper finds it should this process stop first.
         let job = AnalyzeCheckin { analysis_id, checkin_id: checkin.id, user_id: user, request_id };
         if let Err(e) = state.queue.push(job.clone()).await {
-            metrics::counter!("mindwell_enqueue_failures_total", "job" => "analyze_checkin").increment(1);
+            metrics::counter!("mindwell_enqueue_failures_total", "job" => <AnalyzeCheckin as Job>::NAME).increment(1);
             let held = state.requeue.later(job);
-            tracing::warn!(%analysis_id, error = %e, held, "could not enqueue the analysis; it stays queued");
+            tracing::warn!(%analysis_id, error = %mindwell_shared::Chain(&e), held, "could not enqueue the analysis; it stays queued");
         }
         Ok(CreateResponse::Accepted(envelope(accepted)))
     }

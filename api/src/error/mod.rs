@@ -62,26 +62,7 @@ pub fn failure(what: &'static str, source: impl Into<Cause>) -> Cause {
     Box::new(Failure { what, source: source.into() })
 }
 
-/// Writes an error and its sources on one line, `a: b: c` (zero2prod's
-/// `error_chain_fmt`); a source whose text its parent already shows is skipped.
-pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut shown = self.0.to_string();
-        f.write_str(&shown)?;
-        let mut next = self.0.source();
-        while let Some(e) = next {
-            let text = e.to_string();
-            if !shown.contains(&text) {
-                write!(f, ": {text}")?;
-            }
-            shown = text;
-            next = e.source();
-        }
-        Ok(())
-    }
-}
+pub use mindwell_shared::Chain;
 
 /// Every way a request can fail, and the answer it becomes.
 #[derive(Debug, thiserror::Error)]

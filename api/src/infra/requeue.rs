@@ -10,7 +10,10 @@
 
 use std::time::Duration;
 
-use mindwell_shared::{jobs::AnalyzeCheckin, queue::QueueConn};
+use mindwell_shared::{
+    jobs::{AnalyzeCheckin, Job},
+    queue::QueueConn,
+};
 use tokio::sync::mpsc;
 
 /// Jobs held at most; beyond, the sweeper takes over.
@@ -30,11 +33,12 @@ impl Requeue {
             while let Some(job) = rx.recv().await {
                 let mut backoff = BACKOFF_MIN;
                 while let Err(e) = queue.push(job.clone()).await {
-                    tracing::debug!(analysis_id = %job.analysis_id, error = %e, "enqueue retry failed");
+                    tracing::debug!(analysis_id = %job.analysis_id, error = %mindwell_shared::Chain(&e), "enqueue retry failed");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                 }
-                metrics::counter!("mindwell_enqueue_retried_total", "job" => "analyze_checkin").increment(1);
+                metrics::counter!("mindwell_enqueue_retried_total", "job" => <AnalyzeCheckin as Job>::NAME)
+                    .increment(1);
             }
         });
         Self(tx)

@@ -1,6 +1,9 @@
 //! `/api/v1/summaries`: daily and weekly summaries, newest first.
 
-use mindwell_shared::{domain::summary, entities::summaries, jobs::Period};
+use mindwell_shared::{
+    domain::{Period, summary},
+    entities::summaries,
+};
 use poem_openapi::{Object, OpenApi, Tags, param::Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -61,7 +64,7 @@ pub fn for_view(s: summaries::Model, view: View) -> summaries::Model {
         return s;
     }
     let metrics = summary::for_numbers_only(&s.metrics);
-    let period = if s.period == Period::Weekly.as_str() { Period::Weekly } else { Period::Daily };
+    let period = s.period.parse().unwrap_or(Period::Daily);
     let text = summary::render(period, s.period_start, &metrics, summary::Words::default());
     summaries::Model { summary: text, metrics, ..s }
 }
@@ -98,8 +101,10 @@ impl SummariesApi {
         let mut query = summaries::Entity::find().filter(summaries::Column::UserId.eq(auth.0.id));
         match period.0.as_deref() {
             None => {}
-            Some(p @ ("daily" | "weekly")) => query = query.filter(summaries::Column::Period.eq(p)),
-            Some(_) => return Err(ApiError::field("period", "must be daily or weekly")),
+            Some(p) => match p.parse::<Period>() {
+                Ok(p) => query = query.filter(summaries::Column::Period.eq(p)),
+                Err(_) => return Err(ApiError::field("period", "must be daily or weekly")),
+            },
         }
         let rows = paging::newest_first(query, summaries::Column::CreatedAt, summaries::Column::Id, cursor, limit)
             .all(&state.db)

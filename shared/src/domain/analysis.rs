@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::kinds::AnalysisStatus;
-use crate::{entities::ai_analysis_results as analyses, jobs::AnalyzeCheckin, now};
+use crate::{entities::ai_analysis_results as analyses, now};
 
 /// The sentiment of the notes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,12 +157,12 @@ pub async fn attempts<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<u32, DbErr
 
 /// Up to `limit` analyses left `queued`/`running` and untouched since before
 /// `cutoff`, each touched first (so the next sweep leaves it alone for another
-/// interval), as the jobs that enqueue them again.
+/// interval), to be enqueued again.
 pub async fn sweep_stale<C: ConnectionTrait>(
     db: &C,
     cutoff: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<AnalyzeCheckin>, DbErr> {
+) -> Result<Vec<analyses::Model>, DbErr> {
     let stale = analyses::Entity::find()
         .filter(analyses::Column::Status.is_in(AnalysisStatus::UNFINISHED))
         .filter(analyses::Column::UpdatedAt.lt(cutoff))
@@ -170,21 +170,14 @@ pub async fn sweep_stale<C: ConnectionTrait>(
         .limit(limit)
         .all(db)
         .await?;
-    let mut jobs = Vec::with_capacity(stale.len());
-    for a in stale {
+    for a in &stale {
         analyses::Entity::update_many()
             .col_expr(analyses::Column::UpdatedAt, Expr::value(now()))
             .filter(analyses::Column::Id.eq(a.id))
             .exec(db)
             .await?;
-        jobs.push(AnalyzeCheckin {
-            analysis_id: a.id,
-            checkin_id: a.checkin_id,
-            user_id: a.user_id,
-            request_id: a.request_id,
-        });
     }
-    Ok(jobs)
+    Ok(stale)
 }
 
 /// How many analyses stand in each status.

@@ -159,6 +159,24 @@ string_enum!(
 );
 
 string_enum!(
+    /// The period a summary covers.
+    Period, "period" {
+        Daily = "daily",
+        Weekly = "weekly",
+    }
+);
+
+impl Period {
+    /// Days the period covers.
+    pub const fn days(self) -> u64 {
+        match self {
+            Self::Daily => 1,
+            Self::Weekly => 7,
+        }
+    }
+}
+
+string_enum!(
     /// Why a model version ran without serving users.
     RunPurpose, "model run purpose" {
         /// A candidate beside the active models, on a share of live jobs.
@@ -193,6 +211,7 @@ mod tests {
         check(Role::ALL);
         check(ConsentScope::ALL);
         check(RunPurpose::ALL);
+        check(Period::ALL);
     }
 
     #[test]

@@ -10,4 +10,6 @@ pub mod kinds;
 pub mod settings;
 pub mod summary;
 
-pub use kinds::{AlertStatus, AlertType, AnalysisStatus, ConsentScope, Role, RunPurpose, Severity, UnknownValue};
+pub use kinds::{
+    AlertStatus, AlertType, AnalysisStatus, ConsentScope, Period, Role, RunPurpose, Severity, UnknownValue,
+};

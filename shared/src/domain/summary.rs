@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::jobs::Period;
+use super::kinds::Period;
 
 /// Sleep each night is measured against, for the sleep debt.
 pub const SLEEP_TARGET_HOURS: f64 = 8.0;

@@ -19,6 +19,13 @@ pub struct AnalyzeCheckin {
     pub request_id: Option<String>,
 }
 
+impl From<crate::entities::ai_analysis_results::Model> for AnalyzeCheckin {
+    /// The job that runs a stored analysis.
+    fn from(a: crate::entities::ai_analysis_results::Model) -> Self {
+        Self { analysis_id: a.id, checkin_id: a.checkin_id, user_id: a.user_id, request_id: a.request_id }
+    }
+}
+
 impl Job for AnalyzeCheckin {
     const NAME: &'static str = "analyze_checkin";
     const QUEUE: &'static str = "analyze_checkin";

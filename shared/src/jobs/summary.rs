@@ -2,32 +2,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Job;
-
-/// `daily` or `weekly`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Period {
-    Daily,
-    Weekly,
-}
-
-impl Period {
-    /// As stored and as the contract spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Daily => "daily",
-            Self::Weekly => "weekly",
-        }
-    }
-
-    /// Days the period covers.
-    pub fn days(self) -> u64 {
-        match self {
-            Self::Daily => 1,
-            Self::Weekly => 7,
-        }
-    }
-}
+pub use crate::domain::Period;
 
 /// Summarise one user's period that starts on `start` (a date in their time zone).
 ///

@@ -7,7 +7,7 @@ use mindwell_shared::{
     domain::{AlertStatus, Role, Severity, analysis, audit},
     entities::{alerts, audit_logs, consents, idempotency_keys, refresh_tokens, users},
     events,
-    jobs::Maintenance,
+    jobs::{AnalyzeCheckin, Maintenance},
     now,
     queue::redis_keys,
 };
@@ -104,7 +104,7 @@ async fn scan_alerts(ctx: &Context, as_of: chrono::DateTime<chrono::Utc>) -> Res
 async fn sweep_stale(ctx: &Context, as_of: chrono::DateTime<chrono::Utc>) -> Result<Outcome, JobError> {
     let stale = analysis::sweep_stale(&ctx.db, as_of - ctx.maintenance.stale_after, 500).await?;
     let mut requeued = 0;
-    for job in stale {
+    for job in stale.into_iter().map(AnalyzeCheckin::from) {
         let id = job.analysis_id;
         if let Err(e) = ctx.queue.push(job).await {
             tracing::warn!(analysis_id = %id, error = %mindwell_shared::error_chain(&e), "sweeper could not enqueue");
