@@ -10,10 +10,13 @@
 //! | `MINDWELL_RATE_AUTH_PER_EMAIL` | `10` | auth calls per email per minute |
 //! | `MINDWELL_RATE_AUTH_PER_IP` | `100` | auth calls per client IP per minute |
 //! | `MINDWELL_TRUST_PROXY` | `false` | take the client IP from `X-Forwarded-For` |
+//! | `MINDWELL_TRUSTED_PROXY_HOPS` | `1` | proxies in front of the API that append to `X-Forwarded-For`: the client IP is the entry this far from the right |
+//! | `MINDWELL_CORS_ORIGINS` | none | comma-separated browser origins (`https://app.example.com`) allowed to call with credentials (CORS) |
 //! | `MINDWELL_BCRYPT_COST` | `12` | bcrypt cost (tests lower it) |
 //! | `MINDWELL_DB_POOL` | `16` | database connections |
 //! | `MINDWELL_COOKIE_SECURE` | `true` | `Secure` flag on auth cookies |
 //! | `MINDWELL_DASHBOARD_CACHE` | `true` | cache dashboards in Redis (cache-aside, invalidated on every write) |
+//! | `MINDWELL_SSE_KEEPALIVE_SECS` | `15` | keep-alive comment interval of SSE streams; a stream whose client left ends at the second unwritable one |
 //!
 //! Plus the shared `MINDWELL_ENV`, `DATABASE_URL`, `REDIS_URL`, `MINDWELL_DATA_DIR`.
 
@@ -23,6 +26,8 @@ use mindwell_shared::{
     config::{Backends, Profile, parse_var, var},
 };
 use rand::Rng;
+
+use crate::browser::Origin;
 
 /// Everything `mindwell-api` reads from its environment.
 #[derive(Debug, Clone)]
@@ -36,6 +41,10 @@ pub struct ApiConfig {
     pub rate_auth_per_email: u32,
     pub rate_auth_per_ip: u32,
     pub trust_proxy: bool,
+    /// With `trust_proxy`, how many proxies append to `X-Forwarded-For`; at least 1.
+    pub trusted_proxy_hops: usize,
+    /// Browser origins allowed by CORS, credentials included (see `crate::browser`).
+    pub cors_origins: Vec<Origin>,
     pub bcrypt_cost: u32,
     pub db_pool: u32,
     pub cookie_secure: bool,
@@ -43,6 +52,9 @@ pub struct ApiConfig {
     /// After SIGTERM, how long the API keeps serving as before while
     /// readiness answers 503, before it closes its listener (see `shutdown`).
     pub shutdown_drain: std::time::Duration,
+    /// How often an SSE stream sends its keep-alive comment; a stream whose
+    /// client went away ends at the second one that cannot be written.
+    pub sse_keep_alive: std::time::Duration,
 }
 
 impl ApiConfig {
@@ -85,13 +97,31 @@ impl ApiConfig {
             rate_auth_per_email: parse_var("MINDWELL_RATE_AUTH_PER_EMAIL", 10)?,
             rate_auth_per_ip: parse_var("MINDWELL_RATE_AUTH_PER_IP", 100)?,
             trust_proxy: parse_var("MINDWELL_TRUST_PROXY", false)?,
+            trusted_proxy_hops: match parse_var("MINDWELL_TRUSTED_PROXY_HOPS", 1)? {
+                0 => return Err(BootError::Config("MINDWELL_TRUSTED_PROXY_HOPS must be at least 1".into())),
+                hops => hops,
+            },
+            cors_origins: cors_origins()?,
             bcrypt_cost: parse_var("MINDWELL_BCRYPT_COST", bcrypt::DEFAULT_COST)?.clamp(4, 31),
             db_pool: parse_var("MINDWELL_DB_POOL", 16)?,
             cookie_secure: parse_var("MINDWELL_COOKIE_SECURE", true)?,
             dashboard_cache: parse_var("MINDWELL_DASHBOARD_CACHE", true)?,
             shutdown_drain: std::time::Duration::from_millis(parse_var("MINDWELL_SHUTDOWN_DRAIN_MS", 5_000u64)?),
+            sse_keep_alive: std::time::Duration::from_secs(parse_var("MINDWELL_SSE_KEEPALIVE_SECS", 15u64)?.max(1)),
         })
     }
+}
+
+/// `MINDWELL_CORS_ORIGINS`: comma-separated origins; one that does not parse
+/// stops the start.
+fn cors_origins() -> Result<Vec<Origin>, BootError> {
+    let Some(list) = var("MINDWELL_CORS_ORIGINS") else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| Origin::parse(o).map_err(|e| BootError::Config(format!("MINDWELL_CORS_ORIGINS: {e}"))))
+        .collect()
 }
 
 fn is_placeholder(s: &str) -> bool {

@@ -8,6 +8,8 @@
 //! - what they share: `access` (who sees whose data), `idempotency`, `body`
 //!   (request bodies and the success envelope), `paging`, `types`, `error`
 //!   and `fallback` (the error envelope);
+//! - `browser`: CORS, the cookie CSRF rule and the security headers, as
+//!   middleware around every route;
 //! - [`state::AppState`] and what it holds: `config`, [`infra`] (Redis
 //!   state, the dashboard cache, JWT keys, the event hub, the requeue loop)
 //!   and `shutdown`.
@@ -20,6 +22,7 @@ pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod body;
+pub mod browser;
 pub mod checkins;
 pub mod coach;
 pub mod config;
@@ -43,7 +46,14 @@ pub mod types;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use mindwell_migrations::{Migrator, MigratorTrait};
-use mindwell_shared::{config::Queue, db, domain::Role, entities::users, now, queue::QueueConn};
+use mindwell_shared::{
+    config::{Profile, Queue},
+    db,
+    domain::Role,
+    entities::users,
+    now,
+    queue::QueueConn,
+};
 use poem::{
     Endpoint, EndpointExt, Route, Server, get,
     listener::{Acceptor, Listener, TcpListener},
@@ -188,6 +198,9 @@ pub fn app(state: AppState) -> impl Endpoint {
     );
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let csrf = browser::csrf::CookieCsrf::new(&state.config);
+    let cors = browser::cors::CorsLayer::new(&state.config.cors_origins);
+    let headers = browser::headers::SecurityHeaders { hsts: state.config.backends.profile == Profile::Production };
     Route::new()
         .nest("/", api)
         .at("/api/v1/openapi.json", spec)
@@ -197,8 +210,11 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/metrics", get(observability::metrics_text))
         .around(fallback::refuse_nul_query)
         .with(AddData::new(state))
+        .with(csrf)
         .with(CookieJarManager::new())
         .catch_all_error(fallback::catch_all)
+        .with(cors)
+        .with(headers)
         .with(observability::HttpMetrics(routes))
         .with(request_id::RequestIdLayer)
         .around(move |ep, req| shutdown::close_connections(ep, req, phase.clone()))

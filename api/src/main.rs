@@ -24,11 +24,16 @@ const SERVE_ENV: &str = concat!(
   MINDWELL_RATE_AUTH_PER_EMAIL, MINDWELL_RATE_AUTH_PER_IP
                                auth calls per minute [default: 10, 100]
   MINDWELL_TRUST_PROXY         client IP from X-Forwarded-For [default: false]
+  MINDWELL_TRUSTED_PROXY_HOPS  proxies appending to X-Forwarded-For; the client IP is the entry
+                               this far from the right [default: 1]
+  MINDWELL_CORS_ORIGINS        comma-separated browser origins allowed by CORS, with credentials
+                               (https://app.example.com) [default: none]
   MINDWELL_BCRYPT_COST         bcrypt cost [default: 12]
   MINDWELL_DB_POOL             database connections [default: 16]
   MINDWELL_COOKIE_SECURE       Secure flag on auth cookies [default: true]
   MINDWELL_DASHBOARD_CACHE     cache dashboards in Redis [default: true]
-  MINDWELL_SHUTDOWN_DRAIN_MS   after SIGTERM, serve this long with readiness at 503 [default: 5000]"
+  MINDWELL_SHUTDOWN_DRAIN_MS   after SIGTERM, serve this long with readiness at 503 [default: 5000]
+  MINDWELL_SSE_KEEPALIVE_SECS  keep-alive comment interval of SSE streams [default: 15]"
 );
 
 /// What `migrate` reads.

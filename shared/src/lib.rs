@@ -94,6 +94,14 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     Chain(error).to_string()
 }
 
+/// Now, in UTC, truncated to microseconds: the precision PostgreSQL keeps, so a
+/// value read back compares equal to the one written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let micros =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,12 +119,4 @@ mod tests {
         let boot = BootError::Io { what: "cannot create .data".into(), source: io };
         assert_eq!(error_chain(&boot), "cannot create .data: no answer");
     }
-}
-
-/// Now, in UTC, truncated to microseconds: the precision PostgreSQL keeps, so a
-/// value read back compares equal to the one written.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    let micros =
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }

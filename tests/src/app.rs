@@ -33,11 +33,14 @@ pub fn api_config(backends: Backends) -> ApiConfig {
         rate_auth_per_email: 1000,
         rate_auth_per_ip: 10_000,
         trust_proxy: false,
+        trusted_proxy_hops: 1,
+        cors_origins: Vec::new(),
         bcrypt_cost: 4,
         db_pool: 8,
         cookie_secure: true,
         dashboard_cache: true,
         shutdown_drain: std::time::Duration::ZERO,
+        sse_keep_alive: std::time::Duration::from_secs(15),
     }
 }
 

@@ -206,6 +206,8 @@ async fn refresh_reads_the_cookie_when_the_body_has_no_token() {
         .http
         .post(app.url("/api/v1/auth/refresh"))
         .header("cookie", format!("refresh_token={}", user.refresh))
+        // A cookie-authenticated write must be JSON (the contract's "Browsers").
+        .header("content-type", "application/json")
         .send()
         .await
         .expect("send");

@@ -79,3 +79,37 @@ async fn events_reach_a_user_on_another_replica_and_the_stream_ends_on_logout() 
     assert_eq!(second.call("GET", "/api/v1/notifications/stream", Some(&user.access), None).await.0, 401);
     worker.stop().await;
 }
+
+/// The value of gauge `name` in the app's `/metrics`, if exported.
+async fn gauge(app: &TestApp, name: &str) -> Option<f64> {
+    let text = app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_client_went_away_ends_at_its_next_keep_alives() {
+    let app = TestApp::spawn_with(|c| c.sse_keep_alive = Duration::from_secs(1)).await;
+    let user = app.signup(&email("sse-gone")).await;
+    let stream = app
+        .http
+        .get(app.url("/api/v1/notifications/stream"))
+        .bearer_auth(&user.access)
+        .send()
+        .await
+        .expect("open stream");
+    assert_eq!(stream.status().as_u16(), 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gauge(&app, "mindwell_sse_streams").await != Some(1.0) {
+        assert!(Instant::now() < deadline, "the stream's task is not counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(stream);
+    // The server learns the client is gone when a keep-alive cannot be
+    // written (the second one after it left); the task then ends at once,
+    // not when an event comes or the token expires (15 min), as it used to.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while gauge(&app, "mindwell_sse_streams").await != Some(0.0) {
+        assert!(Instant::now() < deadline, "the stream's task outlived its client");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -58,7 +58,7 @@ pub fn presented_token(req: &Request) -> Option<String> {
         }
         return None;
     }
-    req.cookie().get("access_token").map(|c| c.value_str().to_owned())
+    req.cookie().get(super::tokens::ACCESS_COOKIE).map(|c| c.value_str().to_owned())
 }
 
 /// Verifies `token` and checks it against the revocation store.

@@ -43,7 +43,8 @@ impl LogoutApi {
             Some(t) => Some(guard::authenticate(&state, &t).await?),
             None => None,
         };
-        let presented = body.value.refresh_token.or_else(|| jar.get("refresh_token").map(|c| c.value_str().to_owned()));
+        let presented =
+            body.value.refresh_token.or_else(|| jar.get(tokens::REFRESH_COOKIE).map(|c| c.value_str().to_owned()));
         let refresh = match presented {
             Some(t) => find_refresh(&state, &t).await?,
             None => None,

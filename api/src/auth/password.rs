@@ -58,20 +58,35 @@ impl Password {
     }
 }
 
-/// Hashes `password` with bcrypt at `cost`, on the blocking pool.
-pub async fn hash(password: Password, cost: u32) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || bcrypt::hash(password.prehashed(), cost))
+/// At most one bcrypt run per core at a time: a login flood queues here
+/// instead of spawning hundreds of blocking threads that starve each other.
+fn bcrypt_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    })
+}
+
+/// Runs `f` on the blocking pool once a bcrypt slot is free.
+async fn with_slot<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _slot = bcrypt_slots().acquire().await.map_err(|e| ApiError::Internal(failure("bcrypt slots", e)))?;
+    tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::Internal(failure("hash task", e)))?
+        .map_err(|e| ApiError::Internal(failure(what, e)))?
         .map_err(|e| ApiError::Internal(failure("bcrypt", e)))
 }
 
-/// Checks `password` against `hash`, on the blocking pool.
+/// Hashes `password` with bcrypt at `cost`.
+pub async fn hash(password: Password, cost: u32) -> Result<String, ApiError> {
+    with_slot("hash task", move || bcrypt::hash(password.prehashed(), cost)).await
+}
+
+/// Checks `password` against `hash`.
 pub async fn verify(password: Password, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || bcrypt::verify(password.prehashed(), &hash))
-        .await
-        .map_err(|e| ApiError::Internal(failure("verify task", e)))?
-        .map_err(|e| ApiError::Internal(failure("bcrypt", e)))
+    with_slot("verify task", move || bcrypt::verify(password.prehashed(), &hash)).await
 }
 
 #[cfg(test)]

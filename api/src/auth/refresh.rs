@@ -60,7 +60,7 @@ impl RefreshApi {
         let presented = body
             .value
             .refresh_token
-            .or_else(|| jar.get("refresh_token").map(|c| c.value_str().to_owned()))
+            .or_else(|| jar.get(tokens::REFRESH_COOKIE).map(|c| c.value_str().to_owned()))
             .ok_or(ApiError::Unauthorized)?;
         let token = find_refresh(&state, &presented).await?.ok_or(ApiError::Unauthorized)?;
         if token.used_at.is_some() {
@@ -76,15 +76,25 @@ impl RefreshApi {
             .filter(|u| !u.disabled)
             .ok_or(ApiError::Unauthorized)?;
         let txn = state.db.begin().await?;
+        // Compare-and-set: unused, not revoked (a logout racing this refresh
+        // must not let it mint a live token) and not expired, all at once.
+        let at = now();
         let used = refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now()))
+            .col_expr(refresh_tokens::Column::UsedAt, Expr::value(at))
             .filter(refresh_tokens::Column::Id.eq(token.id))
             .filter(refresh_tokens::Column::UsedAt.is_null())
+            .filter(refresh_tokens::Column::RevokedAt.is_null())
+            .filter(refresh_tokens::Column::ExpiresAt.gt(at))
             .exec(&txn)
             .await?;
         if used.rows_affected == 0 {
-            // Another request rotated it first: this is a replay.
             txn.rollback().await?;
+            let now_used = refresh_tokens::Entity::find_by_id(token.id).one(&state.db).await?.and_then(|t| t.used_at);
+            if now_used.is_none() {
+                // Revoked or expired meanwhile: the session is over.
+                return Err(ApiError::Unauthorized);
+            }
+            // Another request rotated it first: this is a replay.
             revoke_family(&state, token.family_id, token.user_id).await?;
             return Err(ApiError::TokenReused);
         }

@@ -38,16 +38,21 @@ pub mod keys {
     }
 }
 
-/// Sets the `access_token` and `refresh_token` cookies.
+/// The cookie carrying the access token, sent on every path.
+pub const ACCESS_COOKIE: &str = "access_token";
+/// The cookie carrying the refresh token, sent under `/api/v1/auth` only.
+pub const REFRESH_COOKIE: &str = "refresh_token";
+
+/// Sets the [`ACCESS_COOKIE`] and [`REFRESH_COOKIE`] cookies.
 pub fn set_cookies(jar: &CookieJar, config: &ApiConfig, access: &str, refresh: &str) {
-    let mut a = Cookie::new_with_str("access_token", access);
+    let mut a = Cookie::new_with_str(ACCESS_COOKIE, access);
     a.set_http_only(true);
     a.set_secure(config.cookie_secure);
     a.set_same_site(SameSite::Strict);
     a.set_path("/");
     a.set_max_age(std::time::Duration::from_secs(u64::try_from(config.access_ttl_secs).unwrap_or(900)));
     jar.add(a);
-    let mut r = Cookie::new_with_str("refresh_token", refresh);
+    let mut r = Cookie::new_with_str(REFRESH_COOKIE, refresh);
     r.set_http_only(true);
     r.set_secure(config.cookie_secure);
     r.set_same_site(SameSite::Strict);
@@ -58,7 +63,7 @@ pub fn set_cookies(jar: &CookieJar, config: &ApiConfig, access: &str, refresh: &
 
 /// Expires both auth cookies.
 pub fn clear_cookies(jar: &CookieJar, config: &ApiConfig) {
-    for (name, path) in [("access_token", "/"), ("refresh_token", "/api/v1/auth")] {
+    for (name, path) in [(ACCESS_COOKIE, "/"), (REFRESH_COOKIE, "/api/v1/auth")] {
         let mut c = Cookie::new_with_str(name, "");
         c.set_http_only(true);
         c.set_secure(config.cookie_secure);

@@ -105,12 +105,16 @@ impl NotificationsApi {
         let state = state.clone();
         let user = auth.0.id;
         let caller = auth.0.clone();
+        let keep_alive = state.config.sse_keep_alive;
         let mut rx = state.hub.subscribe();
         let stream = async_stream(move |yielder| async move {
+            let _open = OpenStream::count();
             let mut recheck = tokio::time::interval(RECHECK);
             recheck.tick().await;
             loop {
                 tokio::select! {
+                    // The client went away: end now, not at the next event or recheck.
+                    () = yielder.closed() => return,
                     received = rx.recv() => match received {
                         Ok(event) if event.user_id == user => {
                             if let Some(n) = load(&state, &caller, &event).await && yielder.send(n).await.is_err() {
@@ -129,8 +133,24 @@ impl NotificationsApi {
             }
         });
         Ok(EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
+            .keep_alive(keep_alive)
             .to_event(|n| poem::web::sse::Event::message(n.data.to_string()).event_type(n.event)))
+    }
+}
+
+/// Counts an open stream's task in `mindwell_sse_streams` while it lives.
+struct OpenStream;
+
+impl OpenStream {
+    fn count() -> Self {
+        metrics::gauge!("mindwell_sse_streams").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!("mindwell_sse_streams").decrement(1.0);
     }
 }
 
