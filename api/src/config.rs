@@ -3,7 +3,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `MINDWELL_BIND` | `127.0.0.1:8080` | listen address |
-//! | `MINDWELL_JWT_SECRET` | random per start (development only) | HS256 key, at least 32 bytes; required in production |
+//! | `MINDWELL_JWT_SECRET` | random per start (development only) | HS256 key, at least 32 bytes; required in production; a published placeholder (`change-me`) is refused unless `MINDWELL_ENV=test` |
 //! | `MINDWELL_ACCESS_TTL_SECS` | `900` | access token lifetime |
 //! | `MINDWELL_REFRESH_TTL_SECS` | `2592000` (30 days) | refresh token lifetime |
 //! | `MINDWELL_ADMIN_EMAIL`, `MINDWELL_ADMIN_PASSWORD` | unset | bootstrap admin, created if missing |
@@ -60,24 +60,7 @@ pub struct ApiConfig {
 impl ApiConfig {
     pub fn from_env() -> Result<Self, BootError> {
         let backends = Backends::from_env()?;
-        let jwt_secret = match var("MINDWELL_JWT_SECRET") {
-            Some(s) if s.len() >= 32 && !is_placeholder(&s) => s,
-            Some(_) if backends.profile == Profile::Production => {
-                return Err(BootError::Config("MINDWELL_JWT_SECRET is too weak: use at least 32 random bytes".into()));
-            }
-            None if backends.profile == Profile::Production => {
-                return Err(BootError::Config("MINDWELL_JWT_SECRET is required in production".into()));
-            }
-            Some(s) => {
-                tracing::warn!("MINDWELL_JWT_SECRET is weak; acceptable in development only");
-                s
-            }
-            None => {
-                tracing::warn!("MINDWELL_JWT_SECRET unset: using a random key; tokens die with this process");
-                let bytes: [u8; 32] = rand::rng().random();
-                hex::encode(bytes)
-            }
-        };
+        let jwt_secret = jwt_secret(var("MINDWELL_JWT_SECRET"), backends.profile, explicit_test_profile())?;
         let admin = match (var("MINDWELL_ADMIN_EMAIL"), var("MINDWELL_ADMIN_PASSWORD")) {
             (Some(e), Some(p)) => Some((e, Secret::new(p))),
             (None, None) => None,
@@ -124,8 +107,89 @@ fn cors_origins() -> Result<Vec<Origin>, BootError> {
         .collect()
 }
 
+/// `MINDWELL_ENV=test` exactly: the one profile that may run on a published
+/// placeholder secret (it reads as development otherwise).
+fn explicit_test_profile() -> bool {
+    var("MINDWELL_ENV").as_deref() == Some("test")
+}
+
+/// The JWT secret. A known placeholder (the published examples of
+/// docker/compose.yml and the Kubernetes base: anyone can sign tokens with
+/// it) is refused in every profile but an explicit `test`; a weak one (short
+/// or word-like) is refused in production and warned about elsewhere; an
+/// unset one is random per start outside production.
+fn jwt_secret(value: Option<String>, profile: Profile, explicit_test: bool) -> Result<String, BootError> {
+    match value {
+        Some(s) if is_placeholder(&s) && !explicit_test => Err(BootError::Config(
+            "MINDWELL_JWT_SECRET is a published placeholder: set a random one (`openssl rand -hex 32`)".into(),
+        )),
+        Some(s) if s.len() >= 32 && !is_weak(&s) => Ok(s),
+        Some(_) if profile == Profile::Production => {
+            Err(BootError::Config("MINDWELL_JWT_SECRET is too weak: use at least 32 random bytes".into()))
+        }
+        None if profile == Profile::Production => {
+            Err(BootError::Config("MINDWELL_JWT_SECRET is required in production".into()))
+        }
+        Some(s) => {
+            tracing::warn!("MINDWELL_JWT_SECRET is weak; acceptable in development only");
+            Ok(s)
+        }
+        None => {
+            tracing::warn!("MINDWELL_JWT_SECRET unset: using a random key; tokens die with this process");
+            let bytes: [u8; 32] = rand::rng().random();
+            Ok(hex::encode(bytes))
+        }
+    }
+}
+
+/// A value shipped as an example that someone forgot to replace
+/// (`change-me`, `changeme`, one repeated character).
 fn is_placeholder(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
-    ["changeme", "change-me", "secret", "password", "example"].iter().any(|w| lower.contains(w))
+    ["changeme", "change-me", "change_me", "replace-me", "replaceme"].iter().any(|w| lower.contains(w))
         || s.chars().all(|c| c == s.chars().next().unwrap_or(' '))
+}
+
+/// Word-like: fine to try things out with, never in production.
+fn is_weak(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    is_placeholder(s) || ["secret", "password", "example"].iter().any(|w| lower.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use mindwell_shared::config::Profile;
+
+    use super::jwt_secret;
+
+    const COMPOSE_DEFAULT: &str = "dev-only-change-me-0123456789abcdef0123456789";
+    const RANDOM: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn a_published_placeholder_is_refused_in_every_profile_but_an_explicit_test() {
+        for profile in [Profile::Development, Profile::Production] {
+            let err = jwt_secret(Some(COMPOSE_DEFAULT.into()), profile, false).expect_err("placeholder");
+            assert!(err.to_string().contains("MINDWELL_JWT_SECRET"), "{err}");
+            assert!(jwt_secret(Some("x".repeat(40)), profile, false).is_err());
+        }
+        assert!(jwt_secret(Some(COMPOSE_DEFAULT.into()), Profile::Development, true).is_ok());
+    }
+
+    #[test]
+    fn development_still_runs_without_a_secret_or_with_a_weak_one() {
+        let random = jwt_secret(None, Profile::Development, false).expect("random");
+        assert_eq!(random.len(), 64);
+        assert!(
+            jwt_secret(Some("observability-test-secret-0123456789abcdef".into()), Profile::Development, false).is_ok()
+        );
+        assert!(jwt_secret(Some("short".into()), Profile::Development, false).is_ok());
+    }
+
+    #[test]
+    fn production_wants_a_long_random_secret() {
+        assert!(jwt_secret(None, Profile::Production, false).is_err());
+        assert!(jwt_secret(Some("short".into()), Profile::Production, false).is_err());
+        assert!(jwt_secret(Some("my-production-secret-0123456789abcdef".into()), Profile::Production, false).is_err());
+        assert_eq!(jwt_secret(Some(RANDOM.into()), Profile::Production, false).expect("random"), RANDOM);
+    }
 }

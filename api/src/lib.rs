@@ -85,6 +85,9 @@ type AuthApi = (
     auth::refresh::RefreshApi,
     auth::logout::LogoutApi,
     auth::me::CurrentUserApi,
+    auth::sessions::SessionsApi,
+    auth::password_change::PasswordChangeApi,
+    auth::password_reset::PasswordResetApi,
 );
 
 /// Every `/api/v1` resource.

@@ -16,7 +16,8 @@ const SERVE_ENV: &str = concat!(
     "Environment:\n",
     mindwell_shared::shared_env_help!(),
     "  MINDWELL_BIND                listen address [default: 127.0.0.1:8080]
-  MINDWELL_JWT_SECRET          HS256 key, at least 32 bytes [default: random per start, development only]
+  MINDWELL_JWT_SECRET          HS256 key, at least 32 bytes; known placeholders are refused except with
+                               MINDWELL_ENV=test [default: random per start, development only]
   MINDWELL_ACCESS_TTL_SECS, MINDWELL_REFRESH_TTL_SECS
                                token lifetimes [default: 900, 2592000]
   MINDWELL_ADMIN_EMAIL, MINDWELL_ADMIN_PASSWORD

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_init;
 mod m20261122_000002_consents_summaries;
 mod m20261122_000003_model_runs;
+mod m20261201_000004_sessions_password_resets;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_init::Migration),
             Box::new(m20261122_000002_consents_summaries::Migration),
             Box::new(m20261122_000003_model_runs::Migration),
+            Box::new(m20261201_000004_sessions_password_resets::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! worker as a child process: a check-in still becomes a completed insight.
 
 use std::{
+    os::unix::fs::PermissionsExt,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -93,5 +94,61 @@ async fn the_embedded_default_turns_a_checkin_into_an_insight() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(status.success(), "{status}");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_data_folder_and_its_sqlite_files_are_private() {
+    let data = std::env::temp_dir().join(format!("mindwell-private-{}", uuid::Uuid::new_v4().simple()));
+    // An existing, too open folder is tightened too.
+    std::fs::create_dir(&data).expect("data dir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let port = free_port();
+    let mut api = Command::new(binary("mindwell-api"))
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("MINDWELL_ENV")
+        .env_remove("MINDWELL_JWT_SECRET")
+        .env("MINDWELL_DATA_DIR", &data)
+        .env("MINDWELL_BIND", format!("127.0.0.1:{port}"))
+        .env("MINDWELL_BCRYPT_COST", "4")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start mindwell-api");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.ok().map(|r| r.status().as_u16())
+        != Some(200)
+    {
+        assert!(Instant::now() < deadline, "the embedded API did not become ready");
+        assert!(api.try_wait().expect("poll").is_none(), "mindwell-api exited early");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let signup = http
+        .post(format!("http://127.0.0.1:{port}/api/v1/auth/signup"))
+        .json(&json!({"email": "private@example.com", "password": "private user pw"}))
+        .send()
+        .await
+        .expect("signup");
+    assert_eq!(signup.status().as_u16(), 201);
+
+    let mode = |name: &str| {
+        let path = data.join(name);
+        std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).ok()
+    };
+    assert_eq!(mode(""), Some(0o700), "the data folder");
+    assert_eq!(mode("mindwell.sqlite"), Some(0o600));
+    assert_eq!(mode("queue.sqlite"), Some(0o600));
+    assert_eq!(mode("mindwell.sqlite-wal"), Some(0o600), "WAL is on, so the file exists while the API runs");
+    assert_eq!(mode("mindwell.sqlite-shm"), Some(0o600));
+    for side in ["queue.sqlite-wal", "queue.sqlite-shm", "queue.sqlite-journal", "mindwell.sqlite-journal"] {
+        assert!(matches!(mode(side), None | Some(0o600)), "{side}: {:o}", mode(side).unwrap_or_default());
+    }
+    let mut others = std::fs::read_dir(&data).expect("list").flatten();
+    assert!(others.all(|e| e.metadata().is_ok_and(|m| m.permissions().mode() & 0o077 == 0)), "every file is private");
+
+    Command::new("kill").arg("-TERM").arg(api.id().to_string()).status().expect("kill");
+    let _ = api.wait();
     let _ = std::fs::remove_dir_all(&data);
 }

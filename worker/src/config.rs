@@ -21,7 +21,7 @@
 //! | `MINDWELL_STALE_AFTER_SECS` | `300` | `queued`/`running` analyses untouched this long are enqueued again |
 //! | `MINDWELL_AUDIT_RETENTION_DAYS` | `365` | audit entries older than this are deleted |
 //! | `MINDWELL_JOB_RESULT_RETENTION_DAYS` | `7` | finished jobs' payloads and results are deleted from the queue after this |
-//! | `MINDWELL_SMTP_URL` | unset (email off) | e.g. `smtp://relay:25` or `smtps://user:pass@host`; emails go only to users who opted in |
+//! | `MINDWELL_SMTP_URL` | unset (email off) | e.g. `smtp://relay:25` or `smtps://user:pass@host`; emails go only to users who opted in; in production it must ask for TLS (`smtps://` or `?tls=required`) |
 //! | `MINDWELL_SMTP_FROM` | `MindWell <no-reply@localhost>` | sender address |
 
 use std::{path::PathBuf, time::Duration};
@@ -29,7 +29,7 @@ use std::{path::PathBuf, time::Duration};
 use chrono::Duration as Days;
 use mindwell_shared::{
     BootError,
-    config::{Backends, parse_var, var},
+    config::{Backends, Profile, parse_var, var},
     secret::Secret,
 };
 
@@ -105,8 +105,13 @@ impl WorkerConfig {
             );
         }
         let defaults = AlertRules::default();
+        let backends = Backends::from_env()?;
+        let smtp_url = var("MINDWELL_SMTP_URL");
+        if let Some(url) = &smtp_url {
+            check_smtp_tls(url, backends.profile)?;
+        }
         Ok(Self {
-            backends: Backends::from_env()?,
+            backends,
             model_dir: PathBuf::from(var("MINDWELL_MODEL_DIR").unwrap_or_else(|| "model-assets".into())),
             ort_dylib: PathBuf::from(var("ORT_DYLIB_PATH").unwrap_or_else(|| ".ort/libonnxruntime.so.1.31.1".into())),
             concurrency: parse_var("MINDWELL_WORKER_CONCURRENCY", 16usize)?.max(1),
@@ -134,9 +139,55 @@ impl WorkerConfig {
                 audit_retention: Days::days(parse_var("MINDWELL_AUDIT_RETENTION_DAYS", 365)?),
                 job_result_retention: Days::days(parse_var("MINDWELL_JOB_RESULT_RETENTION_DAYS", 7)?),
             },
-            smtp: var("MINDWELL_SMTP_URL").map(|url| {
+            smtp: smtp_url.map(|url| {
                 (url.into(), var("MINDWELL_SMTP_FROM").unwrap_or_else(|| "MindWell <no-reply@localhost>".into()))
             }),
         })
+    }
+}
+
+/// In production, email must travel encrypted: `smtps://`, or `smtp://` with
+/// `tls=required` (STARTTLS that cannot be stripped). Plain `smtp://`, and
+/// `tls=opportunistic` which an attacker on the path can downgrade, are
+/// start-up errors. The message never echoes the URL: it may hold a password.
+pub fn check_smtp_tls(url: &str, profile: Profile) -> Result<(), BootError> {
+    if profile != Profile::Production {
+        return Ok(());
+    }
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let scheme = scheme.to_ascii_lowercase();
+    let tls_required =
+        rest.split_once('?').is_some_and(|(_, query)| query.split('&').any(|p| p.eq_ignore_ascii_case("tls=required")));
+    if scheme == "smtps" || (scheme == "smtp" && tls_required) {
+        return Ok(());
+    }
+    Err(BootError::Config(
+        "MINDWELL_SMTP_URL must use TLS in production: `smtps://…` or `smtp://…?tls=required`".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use mindwell_shared::config::Profile;
+
+    use super::check_smtp_tls;
+
+    #[test]
+    fn production_refuses_smtp_without_tls_and_names_the_variable() {
+        for ok in ["smtps://user:pass@mail.example.com", "smtp://mail.example.com:587?tls=required", "SMTPS://host"] {
+            assert!(check_smtp_tls(ok, Profile::Production).is_ok(), "{ok}");
+        }
+        for bad in
+            ["smtp://relay:25", "smtp://user:hunter22@relay:587?tls=opportunistic", "smtp://relay?tls=none", "relay:25"]
+        {
+            let err = check_smtp_tls(bad, Profile::Production).expect_err(bad).to_string();
+            assert!(err.contains("MINDWELL_SMTP_URL"), "{err}");
+            assert!(!err.contains("hunter22"), "the URL's password leaks: {err}");
+        }
+    }
+
+    #[test]
+    fn development_accepts_a_plain_relay() {
+        assert!(check_smtp_tls("smtp://relay:25", Profile::Development).is_ok());
     }
 }

@@ -71,6 +71,9 @@ pub enum JobError {
     Queue(#[from] mindwell_shared::queue::QueueError),
     #[error("redis")]
     Redis(#[from] fred::error::Error),
+    /// The mail server refused or could not be reached; the job is tried again.
+    #[error("email: {0}")]
+    Email(String),
 }
 
 /// What a run did.

@@ -13,7 +13,7 @@ use mindwell_shared::{BootError, entities::users};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
-/// Sends one plain-text email.
+/// Sends one plain-text email. An error names no recipient: callers log it.
 pub trait EmailSender: Send + Sync + std::fmt::Debug {
     fn send<'a>(&'a self, to: &'a str, subject: &'a str, body: &'a str) -> BoxFuture<'a, Result<(), String>>;
 }
@@ -40,16 +40,39 @@ impl Smtp {
 impl EmailSender for Smtp {
     fn send<'a>(&'a self, to: &'a str, subject: &'a str, body: &'a str) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
-            let message = Message::builder()
-                .from(self.from.clone())
-                .to(to)
-                .subject(subject)
-                .body(body.to_owned())
-                .map_err(|e| e.to_string())?;
-            self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+            let sent = async {
+                let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+                let message = Message::builder()
+                    .from(self.from.clone())
+                    .to(to)
+                    .subject(subject)
+                    .body(body.to_owned())
+                    .map_err(|e| e.to_string())?;
+                self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+            };
+            sent.await.map_err(|e| without_recipient(&e, to))
         })
     }
+}
+
+/// `message` with every occurrence of `recipient` (any ASCII case) replaced:
+/// SMTP servers quote the address they refuse (`550 <ada@example.com>: …`),
+/// and the logs hold no email addresses.
+fn without_recipient(message: &str, recipient: &str) -> String {
+    let recipient = recipient.trim();
+    if recipient.is_empty() {
+        return message.to_owned();
+    }
+    let (haystack, needle) = (message.to_ascii_lowercase(), recipient.to_ascii_lowercase());
+    let mut out = String::with_capacity(message.len());
+    let mut rest = 0;
+    for (at, _) in haystack.match_indices(&needle) {
+        out.push_str(&message[rest..at]);
+        out.push_str("[recipient]");
+        rest = at + needle.len();
+    }
+    out.push_str(&message[rest..]);
+    out
 }
 
 /// Emails `user` if they opted in; failures are logged, never fatal.
@@ -72,5 +95,19 @@ pub async fn email_user(
             metrics::counter!("mindwell_emails_total", "outcome" => "failed").increment(1);
             tracing::warn!(%user, error = %e, "email not sent");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_recipient;
+
+    #[test]
+    fn smtp_errors_lose_the_recipient_in_any_case() {
+        assert_eq!(
+            without_recipient("550 5.1.1 <Ada@Example.com>: rejected; ada@example.com unknown", "ada@example.com"),
+            "550 5.1.1 <[recipient]>: rejected; [recipient] unknown"
+        );
+        assert_eq!(without_recipient("connection refused", "ada@example.com"), "connection refused");
     }
 }

@@ -1,5 +1,6 @@
 //! `/api/v1/auth`: signup, login, refresh with rotation and reuse detection,
-//! logout, me. One file per action; what they share (the answer types here,
+//! logout, me, the sessions list, password change and reset. One file per
+//! action; what they share (the answer types here,
 //! the login bookkeeping in `session`) is imported by each, never the other
 //! way round.
 
@@ -8,9 +9,12 @@ pub mod login;
 pub mod logout;
 pub mod me;
 pub mod password;
+pub mod password_change;
+pub mod password_reset;
 mod rate_limit;
 pub mod refresh;
 mod session;
+pub mod sessions;
 pub mod signup;
 pub mod tokens;
 
@@ -68,6 +72,7 @@ pub struct Tokens {
 
 /// A user and their new tokens.
 #[derive(Debug, Clone, Object)]
+#[oai(rename = "SignIn")]
 pub struct Session {
     pub user: User,
     pub tokens: Tokens,

@@ -89,6 +89,16 @@ pub async fn verify(password: Password, hash: String) -> Result<bool, ApiError> 
     with_slot("verify task", move || bcrypt::verify(password.prehashed(), &hash)).await
 }
 
+/// The cost a bcrypt hash was made with (`$2b$12$…` → 12); `None` when `hash`
+/// is not a bcrypt hash.
+pub fn cost(hash: &str) -> Option<u32> {
+    let mut parts = hash.split('$');
+    let (Some(""), Some(_version), Some(cost)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    cost.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +118,15 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn the_cost_is_read_from_a_bcrypt_hash() {
+        let hash = bcrypt::hash("pw", 5).expect("hash");
+        assert_eq!(cost(&hash), Some(5));
+        assert_eq!(cost("$2b$12$abcdefghijklmnopqrstuv"), Some(12));
+        assert_eq!(cost("not a hash"), None);
+        assert_eq!(cost(""), None);
     }
 
     #[test]

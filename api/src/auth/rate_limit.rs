@@ -10,7 +10,7 @@ const WINDOW_SECS: i64 = 60;
 
 /// The client's IP: the socket peer or, when `MINDWELL_TRUST_PROXY` is on,
 /// what the trusted proxies say it is.
-fn client_ip(state: &AppState, req: &Request) -> String {
+pub(crate) fn client_ip(state: &AppState, req: &Request) -> String {
     let peer = req.remote_addr().as_socket_addr().map(|addr| addr.ip());
     let forwarded = state.config.trust_proxy.then(|| forwarded_client(req, state.config.trusted_proxy_hops)).flatten();
     match forwarded.or(peer) {

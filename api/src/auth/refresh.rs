@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query
 
 use super::{
     Tag, Tokens, rate_limit,
-    session::{find_refresh, revoke_family, start_login},
+    session::{find_refresh, revoke_family, start_login, touch_session},
     tokens,
 };
 use crate::{
@@ -99,6 +99,7 @@ impl RefreshApi {
             return Err(ApiError::TokenReused);
         }
         let tokens = start_login(&txn, &state, &user, token.family_id).await?;
+        touch_session(&txn, token.family_id).await?;
         txn.commit().await?;
         tokens::set_cookies(jar, &state.config, &tokens.access_token, &tokens.refresh_token);
         Ok(ok(Refreshed { tokens }))

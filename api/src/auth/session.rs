@@ -4,9 +4,10 @@
 use chrono::Duration;
 use mindwell_shared::{
     domain::audit,
-    entities::{refresh_tokens, users},
+    entities::{refresh_tokens, sessions, users},
     now,
 };
+use poem::Request;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::Expr,
@@ -56,6 +57,45 @@ pub(super) async fn start_login<C: ConnectionTrait>(
         token_type: "bearer".into(),
         expires_in: state.jwt.access_ttl,
     })
+}
+
+/// The longest `User-Agent` kept with a session, in characters.
+const USER_AGENT_MAX: usize = 255;
+
+/// Starts login `family` for `user` from the client of `req`: records the
+/// session (its user agent, truncated) and issues its first tokens.
+pub(super) async fn begin_session<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    user: &users::Model,
+    family: Uuid,
+    req: &Request,
+) -> Result<Tokens, ApiError> {
+    let user_agent = req
+        .headers()
+        .get(poem::http::header::USER_AGENT)
+        .map(|h| String::from_utf8_lossy(h.as_bytes()).chars().take(USER_AGENT_MAX).collect::<String>());
+    let at = now();
+    sessions::ActiveModel {
+        id: Set(family),
+        user_id: Set(user.id),
+        user_agent: Set(user_agent),
+        created_at: Set(at),
+        last_used_at: Set(at),
+    }
+    .insert(db)
+    .await?;
+    start_login(db, state, user, family).await
+}
+
+/// Records that login `family` was just used (a refresh).
+pub(super) async fn touch_session<C: ConnectionTrait>(db: &C, family: Uuid) -> Result<(), ApiError> {
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::LastUsedAt, Expr::value(now()))
+        .filter(sessions::Column::Id.eq(family))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Revokes every refresh token of a login and every access token issued in it.

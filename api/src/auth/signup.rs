@@ -15,7 +15,7 @@ use super::{
     Session, Tag,
     password::{self, Email, Password},
     rate_limit,
-    session::start_login,
+    session::begin_session,
     tokens,
 };
 use crate::{
@@ -104,7 +104,7 @@ impl SignupApi {
             .insert(&txn)
             .await?;
         audit::record(&txn, Some(user.id), "user.signup", json!({})).await?;
-        let tokens = start_login(&txn, &state, &user, Uuid::now_v7()).await?;
+        let tokens = begin_session(&txn, &state, &user, Uuid::now_v7(), req).await?;
         txn.commit().await?;
         tokens::set_cookies(jar, &state.config, &tokens.access_token, &tokens.refresh_token);
         Ok(created(Session { user: user.into(), tokens }))

@@ -1,7 +1,8 @@
 //! The one audit writer, for the API and the worker: entries are written in
 //! the same transaction as the change they record (pass the transaction).
 //!
-//! `context` holds ids and reasons only: never notes, passwords, tokens or emails.
+//! `context` holds ids, reasons and, for sign-in attempts, the client IP only:
+//! never notes, passwords, tokens or emails (an unknown email is a keyed hash).
 
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde_json::Value;

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod kinds;
+pub mod password_reset;
 pub mod settings;
 pub mod summary;
 

@@ -8,6 +8,7 @@
 
 mod analyze;
 mod maintenance;
+mod password_reset;
 mod reanalyze;
 mod summary;
 
@@ -19,6 +20,7 @@ use serde::{Serialize, de::DeserializeOwned};
 pub use self::{
     analyze::AnalyzeCheckin,
     maintenance::Maintenance,
+    password_reset::SendPasswordReset,
     reanalyze::ReanalyzeCheckin,
     summary::{GenerateSummary, Period},
 };
@@ -96,7 +98,8 @@ macro_rules! for_each_job {
             $crate::jobs::AnalyzeCheckin,
             $crate::jobs::GenerateSummary,
             $crate::jobs::Maintenance,
-            $crate::jobs::ReanalyzeCheckin
+            $crate::jobs::ReanalyzeCheckin,
+            $crate::jobs::SendPasswordReset
         )
     };
 }

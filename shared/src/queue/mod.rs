@@ -9,7 +9,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use apalis::prelude::TaskSink;
 use apalis_redis::{ConnectionManager, RedisStorage};
-use apalis_sqlite::{SqlitePool, SqliteStorage};
+use apalis_sqlite::{SqliteConnectOptions, SqlitePool, SqliteStorage};
 
 use crate::{
     BootError, config,
@@ -138,13 +138,17 @@ async fn redis_connection(url: &str) -> Result<ConnectionManager, apalis_redis::
     apalis_redis::Client::open(url)?.get_connection_manager_with_config(config).await
 }
 
+/// The embedded queue's pool: its file private to this user like the
+/// database's ([`crate::db::private_sqlite_file`]), with `secure_delete` on.
 async fn sqlite_pool(path: &Path) -> Result<SqlitePool, BootError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| BootError::queue(format!("cannot create {}", dir.display()), e))?;
-    }
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let pool =
-        SqlitePool::connect(&url).await.map_err(|e| BootError::queue(format!("cannot open {}", path.display()), e))?;
+    crate::db::private_sqlite_file(path)?;
+    let options = format!("sqlite://{}?mode=rwc", path.display())
+        .parse::<SqliteConnectOptions>()
+        .map_err(|e| BootError::queue(format!("cannot open {}", path.display()), e))?
+        .pragma("secure_delete", "ON");
+    let pool = SqlitePool::connect_with(options)
+        .await
+        .map_err(|e| BootError::queue(format!("cannot open {}", path.display()), e))?;
     SqliteStorage::setup(&pool).await.map_err(|e| BootError::queue(format!("cannot set up {}", path.display()), e))?;
     Ok(pool)
 }

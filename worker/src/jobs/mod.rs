@@ -5,6 +5,7 @@
 
 mod analyze;
 mod maintenance;
+mod password_reset;
 mod reanalyze;
 mod summary;
 
