@@ -65,7 +65,7 @@ async fn signup_always_creates_role_user_even_when_asked_for_admin() {
             "POST",
             "/api/v1/auth/signup",
             None,
-            Some(json!({"email": email("sneaky"), "password": "password123", "role": "admin"})),
+            Some(json!({"email": email("sneaky"), "password": "sneaky password 9", "role": "admin"})),
         )
         .await;
     assert_eq!(status, 201);

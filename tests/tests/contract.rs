@@ -81,6 +81,11 @@ async fn signup_validation_names_email_and_password() {
         .call("POST", "/api/v1/auth/signup", None, Some(json!({"email": "a@example.com", "password": "p".repeat(129)})))
         .await;
     assert_eq!((status, fields(&body)), (422, vec!["password".to_owned()]));
+    // One of the 10,000 most common passwords, whatever its case, is refused.
+    let (status, body) = app
+        .call("POST", "/api/v1/auth/signup", None, Some(json!({"email": "b@example.com", "password": "Password123"})))
+        .await;
+    assert_eq!((status, fields(&body)), (422, vec!["password".to_owned()]));
 }
 
 #[tokio::test]

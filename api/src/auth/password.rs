@@ -51,11 +51,29 @@ impl Password {
         }
     }
 
+    /// A password being set (signup, change, reset): [`Password::parse`]'s
+    /// rule, and not one of the 10,000 most common passwords
+    /// (`api/assets/README.md`), compared case-insensitively. Logins keep
+    /// [`Password::parse`], so existing accounts keep working.
+    pub fn parse_new(raw: String) -> Result<Self, &'static str> {
+        let password = Self::parse(raw)?;
+        if common_passwords().contains(password.0.to_lowercase().as_str()) {
+            return Err("is one of the most common passwords: choose one that is harder to guess");
+        }
+        Ok(password)
+    }
+
     /// bcrypt reads at most 72 bytes, so the password is first reduced to a
     /// fixed-length digest: all 128 characters count.
     fn prehashed(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(self.0.as_bytes()))
     }
+}
+
+/// The 10,000 most common passwords, lower-case.
+fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
+    static LIST: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| include_str!("../../assets/common-passwords.txt").lines().collect())
 }
 
 /// At most one bcrypt run per core at a time: a login flood queues here
@@ -135,5 +153,15 @@ mod tests {
         assert!(Password::parse("12345678".into()).is_ok());
         assert!(Password::parse("é".repeat(128)).is_ok());
         assert!(Password::parse("x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn a_new_password_may_not_be_a_common_one_whatever_its_case() {
+        assert_eq!(common_passwords().len(), 10_000);
+        for common in ["password123", "PassWord123", "iloveyou", "qwertyuiop"] {
+            assert!(Password::parse_new(common.into()).is_err(), "{common}");
+            assert!(Password::parse(common.into()).is_ok(), "{common} still signs in");
+        }
+        assert!(Password::parse_new("correct horse battery".into()).is_ok());
     }
 }

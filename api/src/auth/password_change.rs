@@ -46,7 +46,7 @@ impl FromJson for PasswordChange {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
         let current = f.string("current_password");
         let new =
-            f.string("new_password").and_then(|p| Password::parse(p).map_err(|r| f.error("new_password", r)).ok());
+            f.string("new_password").and_then(|p| Password::parse_new(p).map_err(|r| f.error("new_password", r)).ok());
         Some(Self { current: current?, new: new? })
     }
 }

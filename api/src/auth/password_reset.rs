@@ -84,7 +84,7 @@ impl FromJson for ResetConfirm {
         let email = f.string("email");
         let code = f.string("code");
         let new =
-            f.string("new_password").and_then(|p| Password::parse(p).map_err(|r| f.error("new_password", r)).ok());
+            f.string("new_password").and_then(|p| Password::parse_new(p).map_err(|r| f.error("new_password", r)).ok());
         Some(Self { email: email?.trim().to_lowercase(), code: code?, new: new? })
     }
 }

@@ -49,7 +49,8 @@ crate::body::schema_as!(Signup, SignupRequest);
 impl FromJson for Signup {
     fn from_json(f: &mut Fields<'_>) -> Option<Self> {
         let email = f.string("email").and_then(|e| Email::parse(&e).map_err(|r| f.error("email", r)).ok());
-        let password = f.string("password").and_then(|p| Password::parse(p).map_err(|r| f.error("password", r)).ok());
+        let password =
+            f.string("password").and_then(|p| Password::parse_new(p).map_err(|r| f.error("password", r)).ok());
         let full_name = f.opt_string("full_name").and_then(|n| match n.map(|s| s.trim().to_owned()) {
             Some(s) if s.chars().count() > 200 => {
                 f.error("full_name", "must be at most 200 characters");
