@@ -10,6 +10,7 @@ mod m20261122_000001_init;
 mod m20261122_000002_consents_summaries;
 mod m20261122_000003_model_runs;
 mod m20261201_000004_sessions_password_resets;
+mod m20261201_000005_access_log;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_consents_summaries::Migration),
             Box::new(m20261122_000003_model_runs::Migration),
             Box::new(m20261201_000004_sessions_password_resets::Migration),
+            Box::new(m20261201_000005_access_log::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ pub mod jobs;
 pub mod models;
 
 use mindwell_shared::{
-    domain::Role,
+    domain::{AccessAction, Role, access_log},
     entities::{audit_logs, refresh_tokens, users},
     now,
 };
@@ -178,6 +178,9 @@ impl AdminApi {
                 .filter(refresh_tokens::Column::RevokedAt.is_null())
                 .exec(&txn)
                 .await?;
+        }
+        if id != auth.0.id {
+            access_log::record(&txn, id, auth.0.id, auth.0.role, AccessAction::UserUpdated, "account").await?;
         }
         txn.commit().await?;
         if end_sessions {

@@ -5,7 +5,7 @@
 //! (or open → closed) and are audited in the same transaction.
 
 use mindwell_shared::{
-    domain::{AlertStatus, Role, audit},
+    domain::{AccessAction, AlertStatus, Role, access_log, audit},
     entities::alerts,
     now,
 };
@@ -13,7 +13,7 @@ use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use serde_json::json;
@@ -152,7 +152,16 @@ impl AlertsApi {
             .all(&state.db)
             .await?;
         let rows: Vec<alerts::Model> = rows.into_iter().map(|a| shown(users.as_ref(), a)).collect();
-        Ok(ok(paging::page(rows, limit, |r| Cursor { at: r.created_at, id: r.id })))
+        let page: Page<Alert> = paging::page(rows, limit, |r: &alerts::Model| Cursor { at: r.created_at, id: r.id });
+        let others: BTreeSet<Uuid> = page.items.iter().map(|a| a.user_id).filter(|u| *u != auth.0.id).collect();
+        if !others.is_empty() {
+            let txn = state.db.begin().await?;
+            for user in others {
+                access_log::record(&txn, user, auth.0.id, auth.0.role, AccessAction::AlertsRead, "alerts").await?;
+            }
+            txn.commit().await?;
+        }
+        Ok(ok(page))
     }
 
     /// Acknowledge or close an alert. Allowed: open → acknowledged, open →
@@ -199,6 +208,11 @@ impl AlertsApi {
             json!({ "alert_id": id, "user_id": current.user_id, "from": current.status, "to": to }),
         )
         .await?;
+        if current.user_id != auth.0.id {
+            let subject = id.to_string();
+            access_log::record(&txn, current.user_id, auth.0.id, auth.0.role, AccessAction::AlertUpdated, &subject)
+                .await?;
+        }
         txn.commit().await?;
         crate::infra::dashboard_cache::invalidate(&state.kv, current.user_id).await;
         Ok(ok(shown(users.as_ref(), alerts::Model { status: to, updated_at: at, ..current }).into()))

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use mindwell_shared::entities::{consents, users};
+use mindwell_shared::{
+    domain::{AccessAction, access_log},
+    entities::{consents, users},
+};
 use poem_openapi::{
     Object, OpenApi, Tags,
     param::{Path, Query},
@@ -116,6 +119,8 @@ impl CoachApi {
         if !view.numbers {
             return Err(ApiError::Forbidden);
         }
-        Ok(RawReply::new(dashboard::cached(&state, user, days, view).await?))
+        let dashboard = dashboard::cached(&state, user, days, view).await?;
+        access_log::record(&state.db, user, auth.0.id, auth.0.role, AccessAction::DashboardRead, "dashboard").await?;
+        Ok(RawReply::new(dashboard))
     }
 }

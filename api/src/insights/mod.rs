@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use mindwell_shared::{
-    domain::{ConsentScope, analysis},
+    domain::{AccessAction, ConsentScope, access_log, analysis},
     entities::ai_analysis_results as analyses,
 };
 use poem_openapi::{Object, OpenApi, Tags, param::Path};
@@ -117,6 +117,11 @@ impl InsightsApi {
         let row = analyses::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
         if !access::may_view(&state, &auth.0, row.user_id, ConsentScope::Insights).await? {
             return Err(ApiError::NotFound);
+        }
+        if row.user_id != auth.0.id {
+            let subject = row.id.to_string();
+            access_log::record(&state.db, row.user_id, auth.0.id, auth.0.role, AccessAction::InsightRead, &subject)
+                .await?;
         }
         Ok(ok(row.into()))
     }

@@ -1,6 +1,7 @@
-//! `/api/v1/me`: settings, consents, export of everything stored about the
-//! caller, and erasure.
+//! `/api/v1/me`: settings, consents, the access log, export of everything
+//! stored about the caller, and erasure.
 
+pub mod access_log;
 pub mod consents;
 pub mod settings;
 
@@ -40,6 +41,8 @@ pub struct Export {
     pub alerts: Vec<Alert>,
     pub summaries: Vec<Summary>,
     pub consents: Vec<consents::Consent>,
+    /// Who (a coach or an admin) read or changed the caller's data, oldest first.
+    pub access_log: Vec<access_log::AccessEntry>,
 }
 
 /// Export and erasure.
@@ -49,12 +52,12 @@ pub struct MeApi;
 #[OpenApi(prefix_path = "/api/v1/me", tag = "Tag::Me")]
 impl MeApi {
     /// Everything stored about the caller: account, settings, check-ins,
-    /// insights, alerts, summaries and consents.
+    /// insights, alerts, summaries, consents and the access log.
     #[oai(path = "/export", method = "get")]
     async fn export(&self, state: poem::web::Data<&AppState>, auth: Auth) -> Result<Reply<Export>, ApiError> {
         let id = auth.0.id;
         let user = users::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::Unauthorized)?;
-        let (settings, checkins, insights, alerts, summaries, consents) = tokio::try_join!(
+        let (settings, checkins, insights, alerts, summaries, consents, access_log) = tokio::try_join!(
             settings::load(&state, id),
             async {
                 Ok::<_, ApiError>(
@@ -87,6 +90,7 @@ impl MeApi {
                     .await?)
             },
             consents::of_user(&state, id),
+            access_log::of_user(&state, id),
         )?;
         audit::record(&state.db, Some(id), "user.exported", json!({})).await?;
         Ok(ok(Export {
@@ -97,13 +101,14 @@ impl MeApi {
             alerts: alerts.into_iter().map(Into::into).collect(),
             summaries: summaries.into_iter().map(Into::into).collect(),
             consents: consents.into_iter().map(Into::into).collect(),
+            access_log: access_log.into_iter().map(Into::into).collect(),
         }))
     }
 
     /// Erase the caller: every row about them goes (check-ins, analyses,
-    /// alerts, settings, consents given and received, summaries, tokens), their
-    /// tokens stop working at once, and the audit log keeps the event with no
-    /// personal data. Queued jobs carry ids only and find nothing left to do.
+    /// alerts, settings, consents given and received, summaries, access log,
+    /// tokens), their tokens stop working at once, and the audit log keeps the
+    /// event with no personal data. Queued jobs carry ids only and find nothing left to do.
     #[oai(path = "/", method = "delete")]
     async fn delete(&self, state: poem::web::Data<&AppState>, auth: Auth) -> Result<Reply<Empty>, ApiError> {
         erase(&state, auth.0.id, "self").await?;

@@ -138,6 +138,17 @@ impl AlertStatus {
 }
 
 string_enum!(
+    /// What a coach or an admin did with a user's data (`access_log.action`).
+    AccessAction, "access action" {
+        DashboardRead = "dashboard.read",
+        InsightRead = "insight.read",
+        AlertsRead = "alerts.read",
+        AlertUpdated = "alert.updated",
+        UserUpdated = "user.updated",
+    }
+);
+
+string_enum!(
     /// Who an account is.
     Role, "role" {
         User = "user",
@@ -209,6 +220,7 @@ mod tests {
         check(Severity::ALL);
         check(AlertStatus::ALL);
         check(Role::ALL);
+        check(AccessAction::ALL);
         check(ConsentScope::ALL);
         check(RunPurpose::ALL);
         check(Period::ALL);

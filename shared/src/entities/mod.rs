@@ -3,6 +3,7 @@
 //! They mirror `migrations/` exactly; the hand-written behaviour lives with the
 //! code that uses it (the API's resource modules, the worker's jobs).
 
+pub mod access_log;
 pub mod ai_analysis_results;
 pub mod alerts;
 pub mod audit_logs;
