@@ -111,15 +111,3 @@ pub async fn coach_views(state: &AppState, coach: Uuid) -> Result<HashMap<Uuid, 
     }
     Ok(scopes.into_iter().map(|(user, s)| (user, View::of_scopes(&s))).collect())
 }
-
-/// Whether `caller` may see `owner`'s data of `scope`: their own, an admin's
-/// view, or a coach's with an active consent of that scope.
-pub async fn may_view(state: &AppState, caller: &AuthUser, owner: Uuid, scope: ConsentScope) -> Result<bool, ApiError> {
-    if caller.id == owner || caller.is_admin() {
-        return Ok(true);
-    }
-    if caller.role != Role::Coach {
-        return Ok(false);
-    }
-    Ok(active_scopes(state, caller.id, owner).await?.contains(&scope))
-}

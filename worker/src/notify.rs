@@ -75,6 +75,14 @@ fn without_recipient(message: &str, recipient: &str) -> String {
     out
 }
 
+/// Sends one email through `sender`, counted in `mindwell_emails_total{outcome}`.
+pub async fn send_counted(sender: &dyn EmailSender, to: &str, subject: &str, body: &str) -> Result<(), String> {
+    let sent = sender.send(to, subject, body).await;
+    let outcome = if sent.is_ok() { "sent" } else { "failed" };
+    metrics::counter!("mindwell_emails_total", "outcome" => outcome).increment(1);
+    sent
+}
+
 /// Emails `user` if they opted in; failures are logged, never fatal.
 pub async fn email_user(
     sender: Option<&Arc<dyn EmailSender>>,
@@ -89,12 +97,8 @@ pub async fn email_user(
         return;
     }
     let Ok(Some(u)) = users::Entity::find_by_id(user).one(db).await else { return };
-    match sender.send(&u.email, subject, body).await {
-        Ok(()) => metrics::counter!("mindwell_emails_total", "outcome" => "sent").increment(1),
-        Err(e) => {
-            metrics::counter!("mindwell_emails_total", "outcome" => "failed").increment(1);
-            tracing::warn!(%user, error = %e, "email not sent");
-        }
+    if let Err(e) = send_counted(sender.as_ref(), &u.email, subject, body).await {
+        tracing::warn!(%user, error = %e, "email not sent");
     }
 }
 

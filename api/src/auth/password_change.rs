@@ -15,7 +15,8 @@ use super::{
     rate_limit,
     refresh::Refreshed,
     session::begin_session,
-    sessions::{Which, end_sessions, mark_ended},
+    session::mark_ended,
+    sessions::{Which, end_sessions},
     tokens,
 };
 use crate::{

@@ -22,7 +22,8 @@ use super::{
     Tag,
     password::{self, Email, Password},
     rate_limit,
-    sessions::{Which, end_sessions, mark_ended},
+    session::mark_ended,
+    sessions::{Which, end_sessions},
     tokens,
 };
 use crate::{

@@ -98,9 +98,17 @@ pub(super) async fn touch_session<C: ConnectionTrait>(db: &C, family: Uuid) -> R
     Ok(())
 }
 
+/// Revokes every access token of `families` in the fast path the guard reads.
+pub(super) async fn mark_ended(state: &AppState, families: &[Uuid]) -> Result<(), ApiError> {
+    for family in families {
+        state.kv.set(&keys::family(*family), "1", state.jwt.access_ttl + 10).await?;
+    }
+    Ok(())
+}
+
 /// Revokes every refresh token of a login and every access token issued in it.
 pub(super) async fn revoke_family(state: &AppState, family: Uuid, user: Uuid) -> Result<(), ApiError> {
-    state.kv.set(&keys::family(family), "1", state.jwt.access_ttl + 10).await?;
+    mark_ended(state, &[family]).await?;
     let txn = state.db.begin().await?;
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))

@@ -23,11 +23,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{
-    Tag,
-    guard::Auth,
-    tokens::{self, keys},
-};
+use super::{Tag, guard::Auth, session::mark_ended, tokens};
 use crate::{
     body::{Reply, ok},
     error::ApiError,
@@ -100,14 +96,6 @@ pub(super) async fn end_sessions<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(families)
-}
-
-/// Revokes every access token of `families` in the fast path the guard reads.
-pub(super) async fn mark_ended(state: &AppState, families: &[Uuid]) -> Result<(), ApiError> {
-    for family in families {
-        state.kv.set(&keys::family(*family), "1", state.jwt.access_ttl + 10).await?;
-    }
-    Ok(())
 }
 
 /// Ends `user`'s sessions `which`, audited as `action`: database first, then

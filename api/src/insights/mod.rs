@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use mindwell_shared::{
-    domain::{AccessAction, ConsentScope, access_log, analysis},
+    domain::{AccessAction, access_log, analysis},
     entities::ai_analysis_results as analyses,
 };
 use poem_openapi::{Object, OpenApi, Tags, param::Path};
@@ -115,7 +115,7 @@ impl InsightsApi {
     ) -> Result<Reply<Insight>, ApiError> {
         let id = path_id(&id.0)?;
         let row = analyses::Entity::find_by_id(id).one(&state.db).await?.ok_or(ApiError::NotFound)?;
-        if !access::may_view(&state, &auth.0, row.user_id, ConsentScope::Insights).await? {
+        if !access::view_of(&state, &auth.0, row.user_id).await?.is_some_and(|v| v.notes) {
             return Err(ApiError::NotFound);
         }
         if row.user_id != auth.0.id {

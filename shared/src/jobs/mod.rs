@@ -81,11 +81,6 @@ impl JobKind {
     pub const fn of<J: Job>() -> Self {
         Self { name: J::NAME, queue: J::QUEUE, max_attempts: J::MAX_ATTEMPTS }
     }
-
-    /// The kind whose queue is `queue`.
-    pub fn by_queue(queue: &str) -> Option<Self> {
-        ALL.iter().copied().find(|k| k.queue == queue)
-    }
 }
 
 /// **The one list of jobs.** Calls macro `$m` with every job type's path, so
@@ -124,6 +119,5 @@ mod tests {
         queues.dedup();
         assert_eq!(queues.len(), ALL.len(), "two jobs share a queue");
         assert!(ALL.iter().all(|k| k.max_attempts >= 1));
-        assert_eq!(JobKind::by_queue("reanalyze_checkin").map(|k| k.name), Some("reanalyze_checkin"));
     }
 }

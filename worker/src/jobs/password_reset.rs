@@ -11,7 +11,10 @@ use mindwell_shared::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::Perform;
-use crate::context::{Context, JobError, Outcome};
+use crate::{
+    context::{Context, JobError, Outcome},
+    notify,
+};
 
 impl Perform for SendPasswordReset {
     async fn perform(&self, ctx: &Context) -> Result<Outcome, JobError> {
@@ -38,14 +41,8 @@ async fn run(job: &SendPasswordReset, ctx: &Context) -> Result<Outcome, JobError
          your password stays as it is.\n",
         TTL.num_minutes()
     );
-    match sender.send(&user.email, "Your MindWell password reset code", &body).await {
-        Ok(()) => {
-            metrics::counter!("mindwell_emails_total", "outcome" => "sent").increment(1);
-            Ok(Outcome::Completed)
-        }
-        Err(e) => {
-            metrics::counter!("mindwell_emails_total", "outcome" => "failed").increment(1);
-            Err(JobError::Email(e))
-        }
-    }
+    notify::send_counted(sender.as_ref(), &user.email, "Your MindWell password reset code", &body)
+        .await
+        .map_err(JobError::Email)?;
+    Ok(Outcome::Completed)
 }
